@@ -1,0 +1,95 @@
+"""The Python API; the CLI only calls these."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pyarrow as pa
+
+from . import readers
+from .schema import SCHEMA, SCHEMA_VERSION
+from .source import InputError, iter_chunks
+
+
+@dataclass
+class ReadResult:
+    format: str
+    stats: dict
+
+
+def iter_tables(path, format: str | None = None, progress: Callable[[int], None] | None = None,
+                result: ReadResult | None = None) -> Iterator[pa.Table]:
+    """Stream the normalized table of one input as a sequence of Arrow tables (one per chunk)."""
+    if str(path).endswith(".parquet"):
+        yield from _parquet_tables(path, result)
+        return
+    fmt = format or readers.guess_format(path)
+    reader = readers.get_reader(fmt)(path)
+    for chunk in iter_chunks(path, hold=reader.hold, progress=progress):
+        t = reader.process(chunk)
+        if t is not None and t.num_rows:
+            reader.stats.add_table(t)
+            yield t
+    t = reader.finish()
+    if t is not None and t.num_rows:
+        reader.stats.add_table(t)
+        yield t
+    if reader.stats.lines and reader.stats.lines == reader.stats.unrecognized:
+        raise InputError(path, f"no line is {fmt} output ({reader.stats.lines} lines, "
+                               f"none recognized); wrong --from?", line=1)
+    if result is not None:
+        result.format = fmt
+        result.stats = reader.stats.as_dict()
+
+
+def _parquet_tables(path, result):
+    import pyarrow.parquet as pq
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as e:
+        raise InputError(path, f"not a readable Parquet file: {e}")
+    meta = pf.metadata.metadata or {}
+    if b"tracefold.schema_version" not in meta:
+        raise InputError(path, "Parquet file was not written by tracefold (no schema version)")
+    for i in range(pf.num_row_groups):
+        yield pf.read_row_group(i)
+    if result is not None:
+        info = json.loads(meta.get(b"tracefold.info", b"{}"))
+        result.format = info.get("format", "?")
+        result.stats = info.get("stats", {})
+
+
+def read_arrow(path, format: str | None = None) -> pa.Table:
+    """The normalized call-event table of a trace file as one Arrow table."""
+    tables = list(iter_tables(path, format))
+    return pa.concat_tables(tables) if tables else SCHEMA.empty_table()
+
+
+def read(path, format: str | None = None):
+    """The normalized call-event table of a trace file as a pandas DataFrame."""
+    return read_arrow(path, format).to_pandas()
+
+
+def info(path, format: str | None = None) -> dict:
+    """Counts for one input: every line is an event line, skipped for a reason, or unrecognized."""
+    res = ReadResult("?", {})
+    for _ in iter_tables(path, format, result=res):
+        pass
+    out = {"path": str(path), "format": res.format}
+    out.update(res.stats)
+    return out
+
+
+def convert(path, output, format: str | None = None, progress=None) -> dict:
+    """Convert one input to Parquet (streaming, atomic). Returns the info dict."""
+    from .writers.parquet import ParquetWriter
+    res = ReadResult("?", {})
+    with ParquetWriter(output) as w:
+        for t in iter_tables(path, format, progress=progress, result=res):
+            w.write(t)
+        out = {"path": str(path), "format": res.format}
+        out.update(res.stats)
+        w.set_info({"format": res.format, "source": str(path), "stats": res.stats})
+    return out

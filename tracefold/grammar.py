@@ -1,0 +1,234 @@
+"""Lark grammars as the single description of each format's line shapes.
+
+Every reader owns one ``.lark`` file in ``tracefold/grammars/``. From that one file we get:
+
+* a Lark Earley parser (``LineGrammar.parse``) that handles the rare line shapes (headers,
+  banners, markers …) and produces precise error messages for lines no rule accepts, and
+* fast regular expressions (``LineGrammar.regex``) derived mechanically from the grammar's
+  rules and terminals.  They run over whole chunks of lines at once with pyarrow's RE2 engine
+  (``pyarrow.compute.extract_regex``), which is how the hot path reaches tens of MB/s.
+
+No reader contains a hand-written pattern for a line shape: it asks the grammar for the
+regex of a rule.  Capturing groups are named after the grammar's named rules and terminals,
+so the fast path and the Lark path report the same field names (``tests/test_grammar.py``
+checks on the whole corpus that both agree line by line).
+
+Translation rules (EBNF → regex):
+  rule alternatives ``a | b``  → ``(?:a|b)``;  ``x?`` / ``[x]`` → ``(?:x)?``; ``x*``, ``x+``,
+  ``x ~ n``, ``x ~ n..m`` → the same quantifiers;  ``"lit"`` → escaped literal;
+  ``/re/flags`` → ``(?flags:re)``;  ``"a".."z"`` → ``[a-z]``.
+  A reference to a named rule or terminal (name not starting with ``_``) becomes a named group
+  ``(?P<name>…)`` (lower-cased; repeated names get ``__2``, ``__3`` …  and are coalesced by
+  :func:`canonical`).  Rules listed as *opaque* compile to ``(?P<name>.*)``: the caller matches
+  their text with that rule's own regex in a second, cheaper pass.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError, UnexpectedInput
+from lark.load_grammar import GrammarBuilder
+
+GRAMMAR_DIR = Path(__file__).resolve().parent / "grammars"
+
+
+def canonical(group: str) -> str:
+    """Name of the grammar symbol behind a regex group (``pid__2`` → ``pid``)."""
+    return group.split("__", 1)[0]
+
+
+class GrammarError(Exception):
+    pass
+
+
+class LineGrammar:
+    """One ``.lark`` file: Lark parser for rare lines, regexes for the hot path."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.path = GRAMMAR_DIR / f"{name}.lark"
+        self.text = self.path.read_text()
+        gb = GrammarBuilder(import_paths=[str(GRAMMAR_DIR)])
+        gb.load_grammar(self.text, str(self.path))
+        built = gb.build()
+        self._rules = {str(r[0]): r for r in built.rule_defs}
+        self._terms = {str(t[0]): t[1][0] for t in built.term_defs}
+        self._parser = None
+
+    # ---------------------------------------------------------------- Lark side
+    @property
+    def parser(self) -> Lark:
+        if self._parser is None:
+            # The Earley "dynamic_complete" lexer tries every length a terminal can match, so
+            # lazy quantifiers (used in the grammar to keep RE2 fast) only hide lengths from it.
+            # Turning them greedy keeps each terminal's language unchanged.
+            self._parser = Lark(
+                _greedy(self.text),
+                parser="earley",
+                lexer="dynamic_complete",
+                start="line",
+                ambiguity="resolve",
+                propagate_positions=True,
+                import_paths=[_greedy_loader],
+            )
+        return self._parser
+
+    def parse(self, line: str):
+        """Parse one line with Lark.
+
+        Returns ``(rule, fields)`` where ``rule`` is the alternative of ``line`` that matched and
+        ``fields`` maps every named rule/terminal in the tree to its text (first occurrence),
+        or raises :class:`UnexpectedInput` with Lark's position information.
+        """
+        tree = self.parser.parse(line)
+        top = tree.children[0] if tree.children and isinstance(tree.children[0], Tree) else tree
+        fields: dict[str, str] = {}
+        _collect(top, line, fields)
+        return strip_ns(str(top.data)), fields
+
+    def explain(self, line: str) -> str:
+        """Short human reason why no rule of the grammar accepts ``line``."""
+        try:
+            self.parse(line)
+            return "accepted by the grammar but not by the reader"
+        except UnexpectedInput as e:  # pragma: no branch
+            col = getattr(e, "column", None)
+            return f"no rule matches at column {col}" if col is not None else "no rule matches"
+        except LarkError as e:
+            return f"no rule matches ({type(e).__name__})"
+
+    # ---------------------------------------------------------------- regex side
+    @functools.lru_cache(maxsize=None)
+    def regex(self, rule: str, opaque: tuple[str, ...] = (), anchor: bool = True,
+              capture: tuple[str, ...] = ()) -> str:
+        """Regex (RE2- and Python-compatible) for one rule of the grammar.
+
+        Named terminals and the ``opaque`` rules become named groups; other rules only when
+        listed in ``capture`` (every group costs RE2 time on the hot path).
+        """
+        counts: dict[str, int] = {}
+        self._capture = frozenset(capture) | frozenset(opaque)
+        body = self._rule_re(rule, frozenset(opaque), counts, (), top=True)
+        return f"^{body}$" if anchor else body
+
+    def groups(self, rule: str, opaque: tuple[str, ...] = ()) -> list[str]:
+        return list(re.compile(self.regex(rule, opaque)).groupindex)
+
+    def _group(self, name: str, inner: str, counts: dict) -> str:
+        g = strip_ns(name).lower()
+        n = counts.get(g, 0) + 1
+        counts[g] = n
+        gname = g if n == 1 else f"{g}__{n}"
+        return f"(?P<{gname}>{inner})"
+
+    def _rule_re(self, name, opaque, counts, stack, top=False):
+        if name in stack:
+            raise GrammarError(f"{self.name}.lark: rule {name} is recursive; it has no regex form")
+        if name not in self._rules:
+            raise GrammarError(f"{self.name}.lark: no rule {name}")
+        tree = self._rules[name][2]
+        if strip_ns(name) in opaque and not top:
+            return ".*"
+        return self._tree_re(tree, opaque, counts, stack + (name,), in_term=False)
+
+    def _term_re(self, name, stack=()):
+        if name in stack:
+            raise GrammarError(f"{self.name}.lark: terminal {name} is recursive")
+        return self._tree_re(self._terms[name], frozenset(), {}, stack + (name,), in_term=True)
+
+    def _tree_re(self, t, opaque, counts, stack, in_term):
+        rec = functools.partial(self._tree_re, opaque=opaque, counts=counts, stack=stack,
+                                in_term=in_term)
+        if isinstance(t, Tree):
+            d = t.data
+            if d == "expansions":
+                alts = [rec(c) for c in t.children]
+                return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+            if d == "expansion":
+                return "".join(rec(c) for c in t.children)
+            if d == "value":
+                return rec(t.children[0])
+            if d == "maybe":
+                return f"(?:{rec(t.children[0])})?"
+            if d == "expr":
+                inner = rec(t.children[0])
+                op = t.children[1]
+                if op == "~":
+                    lo = int(t.children[2])
+                    hi = int(t.children[3]) if len(t.children) > 3 else lo
+                    return f"(?:{inner}){{{lo},{hi}}}"
+                return f"(?:{inner}){op}"
+            if d == "literal":
+                return _literal_re(t.children[0])
+            if d == "range":
+                a, b = (ast.literal_eval(str(x)) for x in t.children)
+                return f"[{re.escape(a)}-{re.escape(b)}]"
+            raise GrammarError(f"{self.name}.lark: unsupported construct {d}")
+        # NonTerminal / Terminal symbols
+        sym = getattr(t, "name", None)
+        if sym is None:
+            raise GrammarError(f"{self.name}.lark: unexpected {t!r}")
+        is_term = type(t).__name__ == "Terminal"
+        if is_term:
+            inner = self._term_re(sym)
+            if in_term or sym.startswith("_") or sym.startswith("__"):
+                return f"(?:{inner})"
+            return self._group(sym, inner, counts)
+        inner = self._rule_re(sym, opaque, counts, stack)
+        if strip_ns(sym).startswith("_") or strip_ns(sym) not in self._capture:
+            return f"(?:{inner})"
+        return self._group(sym, inner, counts)
+
+
+def _greedy(text: str) -> str:
+    return text.replace(".*?", ".*").replace(".+?", ".+")
+
+
+def _greedy_loader(base_path, grammar_path):
+    """Lark import loader for %import .other: same files, lazy quantifiers made greedy."""
+    p = GRAMMAR_DIR / grammar_path
+    if not p.exists():
+        raise IOError(grammar_path)
+    return str(p), _greedy(p.read_text())
+
+
+def strip_ns(name: str) -> str:
+    # names imported with %import get a "grammar__" namespace prefix in Lark
+    return name.rsplit("__", 1)[-1] if "__" in name.strip("_") else name
+
+
+def _literal_re(tok: Token) -> str:
+    v = str(tok)
+    if tok.type == "STRING":
+        flags = v[v.rindex('"') + 1:]
+        s = ast.literal_eval(v[: v.rindex('"') + 1])
+        s = re.escape(s)
+        return f"(?{flags}:{s})" if flags else s
+    # REGEXP /.../flags
+    end = v.rindex("/")
+    body, flags = v[1:end], v[end + 1:]
+    if re.compile(body).groups:
+        raise GrammarError(f"regex terminal {v} has an unnamed capturing group; use (?:...)")
+    return f"(?{flags}:{body})" if flags else f"(?:{body})"
+
+
+def _collect(tree, line, out):
+    for c in tree.children:
+        if isinstance(c, Tree):
+            name = strip_ns(str(c.data))
+            if not name.startswith("_") and name not in out and not c.meta.empty:
+                out[name] = line[c.meta.start_pos:c.meta.end_pos]
+            _collect(c, line, out)
+        elif isinstance(c, Token):
+            name = strip_ns(c.type)
+            if not name.startswith("_") and not name.startswith("ANON"):
+                out.setdefault(name.lower(), str(c))
+
+
+@functools.lru_cache(maxsize=None)
+def load(name: str) -> LineGrammar:
+    return LineGrammar(name)

@@ -1,0 +1,228 @@
+"""What every reader shares: line accounting, the grammar-derived fast path, the Lark fallback."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..grammar import canonical, load
+from ..schema import table_from_columns
+
+MAX_REPORTED_UNRECOGNIZED = 5
+
+
+@dataclass
+class Stats:
+    """Every input line lands in exactly one bucket:
+    event_lines (it made or completed an event), skipped[reason], or unrecognized."""
+    lines: int = 0
+    event_lines: int = 0
+    events: int = 0
+    unrecognized: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    lost_events: int = 0
+    tids: set = field(default_factory=set)
+    ts_min: int | None = None
+    ts_max: int | None = None
+    first_unrecognized: list = field(default_factory=list)   # (line, reason, text)
+    header: dict = field(default_factory=dict)
+    warnings: Counter = field(default_factory=Counter)
+
+    def skip(self, reason: str, n: int = 1):
+        if n:
+            self.skipped[reason] += n
+
+    def unrecognized_line(self, line_no: int, reason: str, text: str):
+        self.unrecognized += 1
+        if len(self.first_unrecognized) < MAX_REPORTED_UNRECOGNIZED:
+            self.first_unrecognized.append((line_no, reason, text[:200]))
+
+    def add_table(self, t: pa.Table):
+        self.events += t.num_rows
+        if t.num_rows == 0:
+            return
+        ts = t.column("ts_ns")
+        if ts.null_count < len(ts):
+            lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
+            if "dur_ns" in t.column_names:
+                end = pc.max(pc.add(ts, pc.fill_null(t.column("dur_ns"), 0))).as_py()
+                hi = max(hi, end) if end is not None else hi
+            self.ts_min = lo if self.ts_min is None else min(self.ts_min, lo)
+            self.ts_max = hi if self.ts_max is None else max(self.ts_max, hi)
+        for key in ("pid", "tid"):
+            pass
+        pairs = pc.unique(t.column("tid")).to_pylist()
+        self.tids.update(x for x in pairs if x is not None)
+
+    def as_dict(self) -> dict:
+        return {
+            "lines": self.lines,
+            "events": self.events,
+            "event_lines": self.event_lines,
+            "unrecognized": self.unrecognized,
+            "skipped": dict(sorted(self.skipped.items())),
+            "lost_events": self.lost_events,
+            "tasks": len(self.tids),
+            "time_span_ns": (self.ts_max - self.ts_min) if self.ts_min is not None else 0,
+            "first_unrecognized": [
+                {"line": ln, "reason": r, "text": t} for ln, r, t in self.first_unrecognized],
+            "header": self.header,
+            "warnings": dict(self.warnings),
+        }
+
+
+class Cols(dict):
+    """Field name -> string array; a field the rule does not have reads as all ''."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.n = n
+
+    def __missing__(self, key):
+        return pa.array([""] * self.n, pa.string())
+
+    def get(self, key, default=None):
+        return dict.get(self, key, default)
+
+    def filter(self, keep):
+        out = Cols(int(pc.sum(keep).as_py() or 0) if isinstance(keep, pa.Array) else int(keep.sum()))
+        for k, v in self.items():
+            out[k] = v.filter(keep)
+        return out
+
+
+class Reader:
+    """Base for line-oriented readers. Subclasses set ``format``, ``grammar`` and implement
+    ``is_applicable`` and ``process``."""
+
+    format = ""
+    grammar = ""
+    description = ""
+
+    def __init__(self, path="?"):
+        self.path = str(path)
+        self.stats = Stats()
+        self.g = load(self.grammar)
+        self._rare_cache: dict[str, tuple | None] = {}
+
+    # ------------------------------------------------------------------ detection
+    @classmethod
+    def is_applicable(cls, lines: list[str]) -> float:
+        """Score 0..1 of how well the first lines of a file fit this format."""
+        raise NotImplementedError
+
+    def hold(self, next_line_start: bytes) -> bool:
+        """True when the line starting with these bytes must stay in the previous chunk."""
+        return False
+
+    # ------------------------------------------------------------------ fast path
+    def fast(self, lines: pa.Array, rule: str, opaque: tuple = (), capture: tuple = ()):
+        """Match ``rule``'s grammar-derived regex over all lines at once.
+
+        Returns (mask, cols): mask is a numpy bool array of matching lines; cols maps each
+        canonical field name to a string array over the matching lines ('' = absent)."""
+        rx = self.g.regex(rule, tuple(opaque), True, tuple(capture))
+        if len(lines) == 0:
+            return np.zeros(0, bool), {}
+        st = pc.extract_regex(lines, rx)
+        valid = st.is_valid()
+        mask = np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
+        st = st.filter(valid)
+        cols = Cols(len(st))
+        for i, f in enumerate(st.type):
+            arr = st.field(i)
+            name = canonical(f.name)
+            if name in cols:
+                prev = cols[name]
+                cols[name] = pc.if_else(pc.equal(prev, ""), arr, prev)
+            else:
+                cols[name] = arr
+        return mask, cols
+
+    # ------------------------------------------------------------------ Lark path
+    def rare(self, text: str):
+        """Parse a line no fast rule took with Lark (cached). Returns (rule, fields) or None."""
+        if text in self._rare_cache:
+            return self._rare_cache[text]
+        try:
+            res = self.g.parse(text)
+        except Exception:
+            res = None
+        if len(self._rare_cache) < 10000:
+            self._rare_cache[text] = res
+        return res
+
+    def unrecognized(self, line_no: int, text: str):
+        reason = self.g.explain(text) if len(self.stats.first_unrecognized) < \
+            MAX_REPORTED_UNRECOGNIZED else ""
+        self.stats.unrecognized_line(line_no, reason, text)
+
+    def process(self, chunk) -> pa.Table | None:
+        raise NotImplementedError
+
+    def finish(self) -> pa.Table | None:
+        return None
+
+
+# ---------------------------------------------------------------------- helpers
+def to_int(arr: pa.Array) -> pa.Array:
+    """'' → null, digits → int64."""
+    return pc.cast(pc.if_else(pc.equal(arr, ""), None, arr), pa.int64())
+
+
+def nonempty(arr: pa.Array) -> np.ndarray:
+    return np.asarray(pc.not_equal(arr, "").to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def null_if_empty(arr: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(arr, ""), None, arr)
+
+
+_POW10 = np.array([10 ** k for k in range(19)], dtype=np.int64)
+
+
+def decimal_ns(int_part: pa.Array, frac: pa.Array, unit_exp: int):
+    """Exact integer ns from decimal text 'int.frac' in a unit of 10**unit_exp ns (s: 9, us: 3).
+
+    Returns (value_ns, resolution_ns) as int64 arrays; '' int_part → null."""
+    ip = to_int(int_part).to_numpy(zero_copy_only=False)
+    flen = pc.utf8_length(frac).to_numpy(zero_copy_only=False).astype(np.int64)
+    fval = to_int(frac).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    keep = np.minimum(flen, unit_exp)
+    # drop digits finer than 1 ns (never happens in practice; keeps the math exact)
+    drop = flen - keep
+    fval = fval // _POW10[np.clip(drop, 0, 18)]
+    value = ip * _POW10[unit_exp] + fval * _POW10[np.clip(unit_exp - keep, 0, 18)]
+    res = _POW10[np.clip(unit_exp - keep, 0, 18)]
+    nulls = pc.equal(int_part, "").to_numpy(zero_copy_only=False)
+    return (pa.array(value, pa.int64(), mask=nulls), pa.array(res, pa.int64(), mask=nulls))
+
+
+def dec_text_ns(text: str, unit_exp: int):
+    """Scalar version of decimal_ns for the Python paths: '12.345' us → (12345, 1)."""
+    if "." in text:
+        a, b = text.split(".", 1)
+    else:
+        a, b = text, ""
+    b = b[:unit_exp]
+    return int(a or 0) * 10 ** unit_exp + int(b or 0) * 10 ** (unit_exp - len(b)), 10 ** (unit_exp - len(b))
+
+
+_OFFSET = re.compile(r"\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?$")
+
+
+def strip_offset(sym: str) -> str:
+    """'do_sys_openat2+0x5/0xe0' → 'do_sys_openat2' (the kernel's %pS suffix)."""
+    return _OFFSET.sub("", sym)
+
+
+def strip_offsets(arr: pa.Array) -> pa.Array:
+    return pc.replace_substring_regex(arr, r"\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?$", "")
+
+
+def make_table(cols: dict, n: int) -> pa.Table:
+    return table_from_columns(cols, n)

@@ -1,0 +1,73 @@
+"""Tracepoint payloads → key/value fields.
+
+The payload of a tracepoint is the event's own print format, not a line shape of the trace
+format, so it is not in the .lark grammars: the raw text is always kept in the ``text``
+column and this module adds the best key/value reading of it in ``fields``.
+"""
+from __future__ import annotations
+
+import re
+
+_KEY = re.compile(r"(?:^|(?<=[\s,]))([A-Za-z_][\w.\[\]-]*)[=:](?=\S)")
+# sched_switch pretty form: "prev_comm:prev_pid [prio] state ==> next_comm:next_pid [prio]"
+_SWITCH = re.compile(r"^(?P<prev_comm>.+):(?P<prev_pid>-?\d+) \[(?P<prev_prio>-?\d+)\] "
+                     r"(?P<prev_state>\S+) ==> (?P<next_comm>.+):(?P<next_pid>-?\d+) "
+                     r"\[(?P<next_prio>-?\d+)\]$")
+# sched_wakeup pretty form: "comm:pid [prio] CPU:001" / old "task comm:pid [prio] success=1 [031]"
+_WAKEUP = re.compile(r"^(?:task )?(?P<comm>.+):(?P<pid>-?\d+) \[(?P<prio>-?\d+)\]"
+                     r"(?: success=(?P<success>\d+))?(?: CPU:(?P<target_cpu>\d+)| \[(?P<cpu>\d+)\])?$")
+_RAW_SYS_ENTER = re.compile(r"^NR (?P<id>-?\d+) \((?P<args>[^)]*)\)$")
+_RAW_SYS_EXIT = re.compile(r"^NR (?P<id>-?\d+) = (?P<ret>-?\w+)$")
+_PROBE = re.compile(r"^\((?P<ip>[^()]*)\)(?: (?P<rest>.*))?$")
+_MARK = re.compile(r"^(?P<phase>[BESFC])(?:\|(?P<pid>-?\d+)(?:\|(?P<name>[^|]*)(?:\|(?P<value>.*))?)?)?\s*$")
+_SYSCALL_ARG = re.compile(r"(\w+): ([^,]*)")
+
+
+def parse_kv(body: str) -> list[tuple[str, str]]:
+    """'a=1 b=two words c=3' → [(a,1), (b,'two words'), (c,3)]; '' if no key=value at all."""
+    keys = [m for m in _KEY.finditer(body) if body[m.end() - 1] == "="]
+    if not keys:
+        return []
+    out = []
+    for i, m in enumerate(keys):
+        end = keys[i + 1].start() if i + 1 < len(keys) else len(body)
+        out.append((m.group(1), body[m.end():end].rstrip(" ,")))
+    return out
+
+
+def parse_fields(name: str, body: str) -> list[tuple[str, str]]:
+    body = body.strip()
+    if not body:
+        return []
+    if name == "sched_switch" and "==>" in body and "prev_comm=" not in body:
+        m = _SWITCH.match(body)
+        if m:
+            return list(m.groupdict().items())
+    if name.startswith("sched_wakeup") or name == "sched_waking":
+        if "comm=" not in body:
+            m = _WAKEUP.match(body)
+            if m:
+                return [(k, v) for k, v in m.groupdict().items() if v is not None]
+    if name in ("sys_enter", "sys_exit"):
+        m = _RAW_SYS_ENTER.match(body) or _RAW_SYS_EXIT.match(body)
+        if m:
+            return list(m.groupdict().items())
+    if name in ("tracing_mark_write", "print") or name.endswith("print"):
+        msg = body.split(": ", 1)[1] if body.startswith("0x") and ": " in body else body
+        m = _MARK.match(msg)
+        if m:
+            return [(k, v) for k, v in m.groupdict().items() if v is not None]
+        return [("msg", msg)]
+    if body.startswith("("):
+        m = _PROBE.match(body)
+        if m:
+            out = [("ip", m.group("ip"))]
+            if m.group("rest"):
+                out += parse_kv(m.group("rest"))
+            return out
+    kv = parse_kv(body)
+    return kv if kv else [("msg", body)]
+
+
+def parse_syscall_args(args: str) -> list[tuple[str, str]]:
+    return [(k, v.strip()) for k, v in _SYSCALL_ARG.findall(args or "")]

@@ -1,0 +1,450 @@
+"""ftrace text (``/sys/kernel/tracing/trace``, ``trace_pipe``): grammar ``grammars/ftrace.lark``."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import ENTRY, INSTANT, MARKER, SCHEMA
+from . import graph as G
+from .base import Reader, decimal_ns, dec_text_ns, make_table, nonempty, null_if_empty, to_int
+from .fields import parse_fields, parse_syscall_args
+
+
+def _np(a):
+    return a.to_numpy(zero_copy_only=False)
+
+
+class FtraceReader(Reader):
+    format = "ftrace"
+    grammar = "ftrace"
+    description = "ftrace text: trace / trace_pipe of the function, function_graph, nop, " \
+                  "latency tracers"
+    graph_event = "function_graph"
+    INNER = {"event_line": "payload", "graph_line": "graph_body"}
+    CAPTURE = ("graph_entry", "graph_leaf", "graph_exit")
+
+    def __init__(self, path="?"):
+        super().__init__(path)
+        self.graph = G.GraphBuilder(self.graph_event)
+        self.order = ["event_line", "graph_line", "stack_frame"]
+        self.hits = {r: 0 for r in self.order}
+
+    # ------------------------------------------------------------------ detection
+    @classmethod
+    def is_applicable(cls, lines):
+        g = cls._grammar()
+        ev = re.compile(g.regex("event_line", ("payload",)))
+        gr = re.compile(g.regex("graph_line", ("graph_body",)))
+        score = 0.0
+        content = [ln for ln in lines if ln.strip()]
+        if not content:
+            return 0.0
+        hits = 0
+        for ln in content[:200]:
+            if ln.startswith("# tracer:"):
+                score = max(score, 0.9)
+            if ev.match(ln) or gr.match(ln):
+                hits += 1
+        return max(score, 0.8 * hits / min(len(content), 200))
+
+    @classmethod
+    def _grammar(cls):
+        from ..grammar import load
+        return load(cls.grammar)
+
+    def hold(self, b: bytes) -> bool:
+        return b.lstrip(b" \t").startswith(b"=>")
+
+    # ------------------------------------------------------------------ chunks
+    def process(self, chunk):
+        lines = chunk.lines
+        n = len(lines)
+        st = self.stats
+        st.lines += n
+        line_nos = np.arange(chunk.first_line, chunk.first_line + n, dtype=np.int64)
+        left = np.arange(n)
+        matched = {}
+        for rule in self.order:
+            if len(left) == 0:
+                break
+            sub = lines if len(left) == n else lines.take(pa.array(left))
+            inner = self.INNER.get(rule)
+            mask, cols = self.fast(sub, rule, (inner,) if inner else ())
+            if inner and mask.any():
+                # second stage: the opaque sub-rule on the captured text
+                imask, icols = self.fast(cols[inner], inner, (), self.CAPTURE)
+                if not imask.all():
+                    keep = pa.array(imask)
+                    cols = cols.filter(keep)
+                    mask[np.flatnonzero(mask)[~imask]] = False
+                cols.update(icols)
+            if mask.any():
+                matched[rule] = (left[mask], cols)
+                self.hits[rule] += int(mask.sum())
+                left = left[~mask]
+        # most frequent shape first in the next chunk
+        self.order.sort(key=lambda r: -self.hits[r])
+
+        self._rare_lines = []      # (line_no, rule, fields)
+        for i in left.tolist():
+            text = lines[i].as_py()
+            res = self.rare(text)
+            if res is None:
+                self.unrecognized(int(line_nos[i]), text)
+            else:
+                self._rare_lines.append((int(line_nos[i]), res[0], res[1]))
+
+        tables = []
+        stacks = self._stacks(matched, line_nos)
+        if "event_line" in matched:
+            idx, cols = matched["event_line"]
+            tables += self.event_rows(line_nos[idx], cols, stacks)
+        graph_records = []
+        if "graph_line" in matched:
+            idx, cols = matched["graph_line"]
+            graph_records = self.graph_rows(line_nos[idx], cols)
+        tables += self.rare_rows(graph_records)
+        tables.append(self._graph_table())
+        tables = [t for t in tables if t is not None and t.num_rows]
+        if not tables:
+            return None
+        t = pa.concat_tables(tables)
+        return t.take(pc.sort_indices(t.column("line")))
+
+    def _graph_table(self):
+        out = self.graph.take()
+        n = len(out["line"])
+        if not n:
+            return None
+        out["format"] = [self.format] * n
+        return make_table(out, n)
+
+    def finish(self):
+        self.graph.finish()
+        t = self._graph_table()
+        if self.graph.unclosed:
+            self.stats.warnings["calls without exit (unclosed)"] = self.graph.unclosed
+        if self.graph.orphans:
+            self.stats.warnings["exits without entry (no_entry)"] = self.graph.orphans
+        return t
+
+    # ------------------------------------------------------------------ stack traces
+    def _stacks(self, matched, line_nos):
+        """Frames → the event line they belong to: {owner_line: [root..leaf]}.
+
+        The stack-trace marker line (`<stack trace>`) is attached to the event line before it
+        when that event is of the same task; otherwise the marker becomes its own event."""
+        self._marker_owner = {}
+        if "stack_frame" not in matched:
+            return {}
+        fidx, fcols = matched["stack_frame"]
+        flines = line_nos[fidx]
+        frame = _np(fcols["frame"])
+        addr = _np(fcols["frame_addr"])
+        names = [f if f else a.strip("<>()") for f, a in zip(frame, addr)]
+        if "event_line" not in matched:
+            self.stats.skip("stack frame without its event", len(flines))
+            return {}
+        eidx, ecols = matched["event_line"]
+        elines = line_nos[eidx]
+        pos = np.searchsorted(elines, flines) - 1
+        stacks: dict[int, list] = {}
+        orphan = 0
+        for p, name, fl in zip(pos.tolist(), names, flines.tolist()):
+            if p < 0:
+                orphan += 1
+                continue
+            stacks.setdefault(int(elines[p]), []).append(name)
+        if orphan:
+            self.stats.skip("stack frame without its event", orphan)
+        self.stats.event_lines += len(flines) - orphan
+        # ftrace prints the innermost frame first
+        return {k: v[::-1] for k, v in stacks.items()}
+
+    # ------------------------------------------------------------------ event lines
+    def header_columns(self, ln, c):
+        n = len(ln)
+        sec, frac = c["seconds"], c["fraction"]
+        ts, res = decimal_ns(sec, frac, 9)
+        rel = c.get("rel_us")
+        if rel is not None and nonempty(rel).any():
+            rel_ns = pc.multiply(to_int(rel), 1000)
+            has_rel = pc.not_equal(rel, "")
+            ts = pc.if_else(has_rel, rel_ns, ts)
+            res = pc.if_else(has_rel, pa.scalar(1000, pa.int64()), res)
+        flags = c.get("flags")
+        lat = c.get("lat_flags")
+        if lat is not None:
+            flags = pc.if_else(pc.equal(flags, ""), lat, flags) if flags is not None else lat
+        tgid = to_int(pc.replace_substring_regex(c["tgid"], r"^-+$", "")) if "tgid" in c else None
+        return {
+            "line": pa.array(ln, pa.int64()),
+            "format": pa.array([self.format] * n if n < 2 else np.full(n, self.format, object)),
+            "ts_ns": ts, "ts_res_ns": res,
+            "tid": to_int(c["pid"]), "pid": tgid,
+            "comm": c["comm"], "cpu": pc.cast(to_int(c["cpu"]), pa.int32()),
+            "flags": null_if_empty(flags) if flags is not None else None,
+        }
+
+    def event_rows(self, ln, c, stacks):
+        """Event lines → tables (function entries, syscalls, tracepoints, stack markers)."""
+        st = self.stats
+        head = self.header_columns(ln, c)
+        p = c
+        kinds = self.classify(p)
+        out = []
+        is_marker = nonempty(p["stack_marker"])
+        st.event_lines += len(ln)
+        # stack markers: attached to the previous event when the task matches
+        if is_marker.any():
+            tids = _np(head["tid"])
+            midx = np.flatnonzero(is_marker)
+            own_rows = []
+            for i in midx.tolist():
+                mline = int(ln[i])
+                frames = stacks.pop(mline, None)
+                j = i - 1
+                if j >= 0 and not is_marker[j] and tids[j] == tids[i] and ln[j] == mline - 1:
+                    if frames:
+                        prev = stacks.get(int(ln[j]))
+                        stacks[int(ln[j])] = frames if prev is None else prev
+                    st.skip("stack trace marker (attached to previous event)")
+                    st.event_lines -= 1
+                else:
+                    own_rows.append(i)
+                    if frames:
+                        stacks[mline] = frames
+            keep = np.zeros(len(ln), bool)
+            keep[own_rows] = True
+            keep |= ~is_marker
+            if own_rows:
+                kinds = kinds.copy()
+                kinds[own_rows] = "stack_trace"
+            sel = pa.array(keep)
+            head = {k: (v.filter(sel) if v is not None else None) for k, v in head.items()}
+            p = p.filter(sel)
+            ln = ln[keep]
+            kinds = kinds[keep]
+        n = len(ln)
+        if not n:
+            return out
+        stack_col = None
+        if stacks:
+            stack_col = pa.array([stacks.get(x) for x in ln.tolist()], pa.list_(pa.string()))
+        cols = dict(head)
+        cols["stack"] = stack_col
+        for k in ("kind", "event", "name", "caller", "fields", "text", "retval"):
+            cols[k] = [None] * n
+        self.fill_payload(cols, p, kinds, n)
+        out.append(make_table(cols, n))
+        return out
+
+    def classify(self, p):
+        n = len(p["symbol"])
+        kinds = np.full(n, "tracepoint", dtype=object)
+        kinds[nonempty(p["symbol"])] = "function"
+        kinds[nonempty(p["stack_marker"])] = "stack_marker"
+        sysc = nonempty(p["syscall"])
+        ret = nonempty(p["syscall_ret"])
+        kinds[sysc & ~ret] = "sys_enter"
+        kinds[sysc & ret] = "sys_exit"
+        return kinds
+
+    def fill_payload(self, cols, p, kinds, n):
+        sym = _np(p["symbol"])
+        parent = _np(p["parent_symbol"])
+        ev = _np(p["event_name"])
+        body = _np(p["body"])
+        hw = _np(p["hwlat_body"])
+        sc = _np(p["syscall"])
+        sargs = _np(p["syscall_args"])
+        sret = _np(p["syscall_ret"])
+        kind, event, name, caller = cols["kind"], cols["event"], cols["name"], cols["caller"]
+        fields, text, retval = cols["fields"], cols["text"], cols["retval"]
+        fn = kinds == "function"
+        if fn.all():
+            cols["kind"] = pa.array(np.full(n, ENTRY, object))
+            cols["event"] = pa.array(np.full(n, "function", object))
+            cols["name"] = p["symbol"]
+            cols["caller"] = null_if_empty(p["parent_symbol"])
+            return
+        for i in range(n):
+            k = kinds[i]
+            if k == "function":
+                kind[i], event[i], name[i], caller[i] = ENTRY, "function", sym[i], parent[i] or None
+            elif k == "sys_enter":
+                kind[i] = INSTANT
+                event[i] = name[i] = "sys_enter_" + sc[i][4:]
+                fields[i] = parse_syscall_args(sargs[i])
+                text[i] = f"{sc[i]}({sargs[i]})"
+            elif k == "sys_exit":
+                kind[i] = INSTANT
+                event[i] = name[i] = "sys_exit_" + sc[i][4:]
+                retval[i] = sret[i]
+                fields[i] = [("ret", sret[i])]
+                text[i] = f"{sc[i]} -> {sret[i]}"
+            elif k == "stack_trace":
+                kind[i], event[i], name[i] = INSTANT, "stack_trace", "stack_trace"
+            else:
+                self.tracepoint(i, ev[i], body[i] or hw[i], kind, event, name, fields, text,
+                                hwlat=bool(hw[i]))
+
+    def tracepoint(self, i, ev, body, kind, event, name, fields, text, hwlat=False):
+        if hwlat:
+            ev = "hwlat"
+        kind[i] = INSTANT
+        event[i] = name[i] = ev
+        text[i] = body
+        fields[i] = parse_fields(ev, body)
+
+    # ------------------------------------------------------------------ function_graph
+    def graph_rows(self, ln, c):
+        """Graph lines → records for the GraphBuilder (fed in line order with banners)."""
+        b = c
+        self.stats.event_lines += len(ln)
+        abst = _np(c["abstime"])
+        relus = _np(c["rel_us"])
+        cpu = _np(to_int(c["gcpu"]))
+        gpid = _np(c["gpid"])
+        gcomm = _np(c["gcomm"])
+        dur_ns, dur_res = decimal_ns(*_split_dec(c["duration"]), 3)
+        dur_ns, dur_res = _np(dur_ns), _np(dur_res)
+        has_dur = nonempty(c["duration"])
+        indent = _np(pc.utf8_length(c["indent"]))
+        flags = _np(c["gflags"])
+        entry = nonempty(b["graph_entry"])
+        leaf = nonempty(b["graph_leaf"])
+        exit_ = nonempty(b["graph_exit"])
+        gfunc = _np(b["gfunc"])
+        tail = _np(b["tail_func"])
+        retval = _np(b["retval"])
+        eret = _np(b["exit_retval"])
+        ctext = _np(b["comment_text"])
+        has_abs = nonempty(c["abstime"])
+        if has_abs.any():
+            ts_all, ts_res_all = decimal_ns(*_split_dec(c["abstime"]), 9)
+            ts_all, ts_res_all = _np(ts_all), _np(ts_res_all)
+        recs = []
+        for i in range(len(ln)):
+            if has_abs[i]:
+                ts, tres = int(ts_all[i]), int(ts_res_all[i])
+            elif relus[i]:
+                ts, tres = int(relus[i]) * 1000, 1000
+            else:
+                ts = tres = None
+            d, dres = (int(dur_ns[i]), int(dur_res[i])) if has_dur[i] else (None, None)
+            depth = max(0, (int(indent[i]) - 2) // 2)
+            tid = int(gpid[i]) if gpid[i] else None
+            comm = gcomm[i].strip() or None
+            if entry[i]:
+                kind, name, rv = G.ENTRY, gfunc[i], None
+            elif leaf[i]:
+                kind, name, rv = G.LEAF, gfunc[i], retval[i] or None
+            elif exit_[i]:
+                kind, name, rv = G.EXIT, tail[i] or None, eret[i] or None
+            else:
+                kind, name, rv = G.COMMENT, None, None
+            recs.append((int(ln[i]), kind, int(cpu[i]), tid, None, comm, ts, tres, d, dres,
+                         depth, name, rv, flags[i] or None, ctext[i].strip() if kind == G.COMMENT else None))
+        return recs
+
+    def feed_graph(self, rec):
+        line, kind, cpu, tid, pid, comm, ts, tres, d, dres, depth, name, rv, flags, text = rec
+        if kind == G.COMMENT:
+            ev = text or ""
+            nm = ev.split(":", 1)[0] if re.match(r"^[\w:]+: ", ev) else "comment"
+            self.graph.record(kind, line, cpu, tid, pid, comm, ts, tres, None, None, depth, nm,
+                              flags=flags, text=ev)
+        else:
+            self.graph.record(kind, line, cpu, tid, pid, comm, ts, tres, d, dres, depth, name,
+                              retval=rv, flags=flags)
+
+    # ------------------------------------------------------------------ rare lines
+    def rare_rows(self, graph_records):
+        """Lines parsed by Lark, merged in line order with graph records (banners matter)."""
+        st = self.stats
+        rows = []
+        gi = 0
+        rare = self._rare_lines
+        recs = graph_records
+        ri = 0
+        while gi < len(recs) or ri < len(rare):
+            if ri >= len(rare) or (gi < len(recs) and recs[gi][0] < rare[ri][0]):
+                self.feed_graph(recs[gi])
+                gi += 1
+                continue
+            line, rule, f = rare[ri]
+            ri += 1
+            self.rare_line(line, rule, f, rows)
+        if not rows:
+            return []
+        n = len(rows)
+        cols = {k: [r.get(k) for r in rows] for k in ("line", "kind", "event", "name", "cpu",
+                                                       "fields", "text", "weight", "ts_ns",
+                                                       "tid", "comm", "pid", "ts_res_ns", "flags",
+                                                       "caller", "retval")}
+        cols["format"] = [self.format] * n
+        return [make_table(cols, n)]
+
+    def rare_line(self, line, rule, f, rows):
+        st = self.stats
+        if rule == "lost_events":
+            cnt = int(f["lost_count"])
+            st.lost_events += cnt
+            st.event_lines += 1
+            cpu = int(f["lost_cpu"])
+            self.graph.lost(cpu)
+            rows.append({"line": line, "kind": MARKER, "event": "lost_events",
+                         "name": "lost_events", "cpu": cpu, "weight": cnt,
+                         "fields": [("count", str(cnt))]})
+        elif rule == "header_comment":
+            st.skip("header/comment")
+            self.header_comment(f.get("hash_text", ""))
+        elif rule == "blank":
+            st.skip("blank")
+        elif rule in ("banner_rule",):
+            st.skip("context-switch banner")
+        elif rule == "banner_switch":
+            st.skip("context-switch banner")
+            prev, nxt = f.get("prev_task", ""), f.get("next_task", "")
+            pc_, pp = prev.rsplit("-", 1)
+            nc, np_ = nxt.rsplit("-", 1)
+            self.graph.switch(int(f["bcpu"]), int(pp), pc_.strip(), int(np_), nc.strip())
+        elif rule == "irq_marker":
+            st.skip("irq entry/exit marker")
+        elif rule == "buffer_started":
+            st.skip("buffer started marker")
+        elif rule == "elision":
+            st.skip("elision [...]")
+        else:
+            self.other_rare(line, rule, f, rows)
+
+    def other_rare(self, line, rule, f, rows):
+        self.stats.skip(rule)
+
+    _HDR = [
+        (re.compile(r"^# tracer: (\S+)"), "tracer"),
+        (re.compile(r"^# entries-in-buffer/entries-written: (\d+)/(\d+)\s+#P:(\d+)"), "entries"),
+    ]
+
+    def header_comment(self, text):
+        h = self.stats.header
+        m = self._HDR[0][0].match(text)
+        if m:
+            h["tracer"] = m.group(1)
+            return
+        m = self._HDR[1][0].match(text)
+        if m:
+            h["entries_in_buffer"], h["entries_written"], h["cpus"] = map(int, m.groups())
+            if h["entries_written"] > h["entries_in_buffer"]:
+                self.stats.warnings["ring buffer overwritten (entries-written > entries-in-buffer)"] = \
+                    h["entries_written"] - h["entries_in_buffer"]
+
+
+def _split_dec(arr):
+    """'12.345' → ('12', '345') arrays; '' stays ''."""
+    parts = pc.extract_regex(arr, r"^(?P<i>\d*)\.?(?P<f>\d*)$")
+    return parts.field("i"), parts.field("f")

@@ -1,0 +1,143 @@
+"""Input files as chunks of lines in Arrow arrays (the start of the one-way data flow)."""
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+CHUNK_BYTES = 8 << 20
+
+
+class InputError(Exception):
+    """A problem with the input that the user must fix; printed as one line, no traceback."""
+
+    def __init__(self, path, message, line=None):
+        self.path, self.message, self.line = str(path), message, line
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class Chunk:
+    lines: pa.StringArray   # without line terminators
+    first_line: int         # 1-based number of lines[0]
+    nbytes: int
+
+
+def open_binary(path):
+    """Open a path ('-' = stdin), transparently gunzipping; returns a binary file object."""
+    if str(path) == "-":
+        raw = sys.stdin.buffer
+        head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        return gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
+    p = Path(path)
+    if not p.exists():
+        raise InputError(path, "no such file")
+    if p.is_dir():
+        raise InputError(path, "is a directory, not a trace file")
+    f = open(p, "rb")
+    if f.read(2) == b"\x1f\x8b":
+        f.seek(0)
+        return gzip.GzipFile(fileobj=f)
+    f.seek(0)
+    return f
+
+
+def read_head(path, nbytes=65536) -> bytes:
+    with open_binary(path) as f:
+        try:
+            return f.read(nbytes)
+        except (OSError, EOFError) as e:
+            raise InputError(path, f"cannot read: {e}")
+
+
+def check_text(path, head: bytes):
+    if b"\x00" in head:
+        off = head.index(b"\x00")
+        raise InputError(path, f"binary file (NUL byte at offset {off}); "
+                               "tracefold reads text output (e.g. `trace-cmd report`, `perf script`)")
+
+
+def iter_chunks(path, hold=None, chunk_bytes=CHUNK_BYTES, progress=None):
+    """Yield Chunk objects. ``hold(first_bytes_of_next_line) -> bool`` keeps a line with the
+    previous chunk (used so that stack-trace frame lines never start a chunk)."""
+    f = open_binary(path)
+    try:
+        carry = b""
+        line_no = 1
+        first = True
+        while True:
+            try:
+                data = f.read(chunk_bytes)
+            except (OSError, EOFError) as e:
+                raise InputError(path, f"cannot read (truncated or corrupt compressed file?): {e}")
+            eof = not data
+            buf = carry + data
+            if first:
+                if buf.startswith(b"\xef\xbb\xbf"):
+                    buf = buf[3:]
+                check_text(path, buf[:65536])
+                first = False
+            if not buf:
+                break
+            if eof:
+                cut = len(buf)
+            else:
+                cut = buf.rfind(b"\n") + 1
+                if cut <= 0:            # a line longer than the chunk: read more
+                    carry = buf
+                    continue
+                if hold is not None:
+                    while cut > 0 and hold(buf[cut:cut + 64] if cut < len(buf) else data[:0]):
+                        prev = buf.rfind(b"\n", 0, cut - 1) + 1
+                        if prev <= 0:
+                            break
+                        cut = prev
+                    if cut <= 0:
+                        carry = buf
+                        continue
+            body, carry = buf[:cut], buf[cut:]
+            if b"\x00" in body:
+                off = body.index(b"\x00")
+                raise InputError(path, "binary data (NUL byte) in a text trace",
+                                 line=line_no + body.count(b"\n", 0, off))
+            arr = lines_array(body, path, line_no)
+            if progress:
+                progress(len(body))
+            yield Chunk(arr, line_no, len(body))
+            line_no += len(arr)
+            if eof:
+                break
+    finally:
+        if f is not sys.stdin.buffer:
+            f.close()
+
+
+def lines_array(body: bytes, path="?", line_no=1) -> pa.StringArray:
+    """Split a buffer of complete lines into an Arrow string array without copying per line."""
+    if b"\r" in body:
+        body = body.replace(b"\r\n", b"\n")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        body = body.decode("utf-8", errors="replace").encode("utf-8")
+    if not body.endswith(b"\n"):
+        body += b"\n"
+    raw = np.frombuffer(body, dtype=np.uint8)
+    nl = np.flatnonzero(raw == 10)
+    n = len(nl)
+    starts = np.empty(n + 1, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = nl + 1
+    if len(body) < 2**31 - 1:
+        arr = pa.StringArray.from_buffers(n, pa.py_buffer(starts.astype(np.int32)), pa.py_buffer(body))
+    else:  # pragma: no cover - chunks are far smaller
+        arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(starts), pa.py_buffer(body))
+    # drop the "\n" that the offsets above keep at the end of every line
+    return pc.utf8_rtrim(arr, characters="\n\r")
