@@ -12,7 +12,7 @@ _KEY = re.compile(r"(?:^|(?<=[\s,]))([A-Za-z_][\w.\[\]-]*)[=:](?=\S)")
 # sched_switch pretty form: "prev_comm:prev_pid [prio] state ==> next_comm:next_pid [prio]"
 _SWITCH = re.compile(r"^(?P<prev_comm>.+):(?P<prev_pid>-?\d+) \[(?P<prev_prio>-?\d+)\] "
                      r"(?P<prev_state>\S+) ==> (?P<next_comm>.+):(?P<next_pid>-?\d+) "
-                     r"\[(?P<next_prio>-?\d+)\]$")
+                     r"\[(?P<next_prio>-?\d+)\](?: Latency: (?P<latency_us>[\d.]+) usecs)?$")
 # sched_wakeup pretty form: "comm:pid [prio] CPU:001" / old "task comm:pid [prio] success=1 [031]"
 _WAKEUP = re.compile(r"^(?:task )?(?P<comm>.+):(?P<pid>-?\d+) \[(?P<prio>-?\d+)\]"
                      r"(?: success=(?P<success>\d+))?(?: CPU:(?P<target_cpu>\d+)| \[(?P<cpu>\d+)\])?$")
@@ -42,7 +42,7 @@ def parse_fields(name: str, body: str) -> list[tuple[str, str]]:
     if name == "sched_switch" and "==>" in body and "prev_comm=" not in body:
         m = _SWITCH.match(body)
         if m:
-            return list(m.groupdict().items())
+            return [(k, v) for k, v in m.groupdict().items() if v is not None]
     if name.startswith("sched_wakeup") or name == "sched_waking":
         if "comm=" not in body:
             m = _WAKEUP.match(body)

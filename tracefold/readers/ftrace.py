@@ -38,6 +38,7 @@ class FtraceReader(Reader):
         g = cls._grammar()
         ev = re.compile(g.regex("event_line", ("payload",)))
         gr = re.compile(g.regex("graph_line", ("graph_body",)))
+        sf = re.compile(g.regex("stack_frame"))
         score = 0.0
         content = [ln for ln in lines if ln.strip()]
         if not content:
@@ -46,7 +47,7 @@ class FtraceReader(Reader):
         for ln in content[:200]:
             if ln.startswith("# tracer:"):
                 score = max(score, 0.9)
-            if ev.match(ln) or gr.match(ln):
+            if ev.match(ln) or gr.match(ln) or (ln[:1] in " \t" and sf.match(ln)):
                 hits += 1
         return max(score, 0.8 * hits / min(len(content), 200))
 
@@ -65,6 +66,7 @@ class FtraceReader(Reader):
         st = self.stats
         st.lines += n
         line_nos = np.arange(chunk.first_line, chunk.first_line + n, dtype=np.int64)
+        self._chunk_first = chunk.first_line
         left = np.arange(n)
         matched = {}
         for rule in self.order:
@@ -89,10 +91,22 @@ class FtraceReader(Reader):
         self.order.sort(key=lambda r: -self.hits[r])
 
         self._rare_lines = []      # (line_no, rule, fields)
+        self._cont = {}            # print event line -> continuation lines of its message
+        owner_of = self._print_owners(matched, n)
+        prev_owner = None
         for i in left.tolist():
             text = lines[i].as_py()
             res = self.rare(text)
             if res is None:
+                own = owner_of.get(i - 1, prev_owner if prev_owner and prev_owner[0] == i - 1 else None)
+                if isinstance(own, tuple):
+                    own = own[1]
+                if own is not None:
+                    # a print / bprint message with an embedded newline goes on here
+                    self._cont.setdefault(own, []).append(text)
+                    self.stats.event_lines += 1
+                    prev_owner = (i, own)
+                    continue
                 self.unrecognized(int(line_nos[i]), text)
             else:
                 self._rare_lines.append((int(line_nos[i]), res[0], res[1]))
@@ -113,6 +127,20 @@ class FtraceReader(Reader):
             return None
         t = pa.concat_tables(tables)
         return t.take(pc.sort_indices(t.column("line")))
+
+    PRINT_EVENTS = ("print", "bprint", "bputs", "tracing_mark_write")
+
+    def _print_owners(self, matched, n):
+        """{chunk index of a print-like event line: its input line number}."""
+        if "event_line" not in matched:
+            return {}
+        idx, cols = matched["event_line"]
+        ev = _np(cols["event_name"])
+        sel = np.isin(ev, self.PRINT_EVENTS)
+        if not sel.any():
+            return {}
+        base = self._chunk_first
+        return {int(i): int(i) + base for i in idx[sel]}
 
     def _graph_table(self):
         out = self.graph.take()
@@ -239,8 +267,21 @@ class FtraceReader(Reader):
         for k in ("kind", "event", "name", "caller", "fields", "text", "retval"):
             cols[k] = [None] * n
         self.fill_payload(cols, p, kinds, n)
+        if self._cont:
+            self._apply_continuations(cols)
         out.append(make_table(cols, n))
         return out
+
+    def _apply_continuations(self, cols):
+        lines = cols["line"].to_pylist()
+        text, fields, name = cols["text"], cols["fields"], cols["name"]
+        if not isinstance(text, list):
+            return
+        for i, ln in enumerate(lines):
+            more = self._cont.get(ln)
+            if more and text[i] is not None:
+                text[i] = "\n".join([text[i]] + more)
+                fields[i] = parse_fields(name[i] or "", text[i])
 
     def classify(self, p):
         n = len(p["symbol"])
@@ -251,6 +292,7 @@ class FtraceReader(Reader):
         ret = nonempty(p["syscall_ret"])
         kinds[sysc & ~ret] = "sys_enter"
         kinds[sysc & ret] = "sys_exit"
+        kinds[nonempty(p["sl_op"])] = "sched_latency"
         return kinds
 
     def fill_payload(self, cols, p, kinds, n):
@@ -262,6 +304,8 @@ class FtraceReader(Reader):
         sc = _np(p["syscall"])
         sargs = _np(p["syscall_args"])
         sret = _np(p["syscall_ret"])
+        sl_op, sl_prev, sl_next = _np(p["sl_op"]), _np(p["sl_prev"]), _np(p["sl_next"])
+        sl_cpu, sl_comm = _np(p["sl_cpu"]), _np(p["sl_comm"])
         kind, event, name, caller = cols["kind"], cols["event"], cols["name"], cols["caller"]
         fields, text, retval = cols["fields"], cols["text"], cols["retval"]
         fn = kinds == "function"
@@ -286,6 +330,15 @@ class FtraceReader(Reader):
                 retval[i] = sret[i]
                 fields[i] = [("ret", sret[i])]
                 text[i] = f"{sc[i]} -> {sret[i]}"
+            elif k == "sched_latency":
+                kind[i] = INSTANT
+                event[i] = name[i] = "sched_wakeup" if sl_op[i] == "+" else "sched_switch"
+                text[i] = f"{sl_prev[i]} {sl_op[i]} [{sl_cpu[i]}] {sl_next[i]} {sl_comm[i]}".rstrip()
+                pp = [x.strip() for x in sl_prev[i].split(":")]
+                nn = [x.strip() for x in sl_next[i].split(":")]
+                fields[i] = [("prev_pid", pp[0]), ("prev_prio", pp[1]), ("prev_state", pp[2]),
+                             ("next_pid", nn[0]), ("next_prio", nn[1]), ("next_state", nn[2]),
+                             ("target_cpu", sl_cpu[i])] + ([("next_comm", sl_comm[i])] if sl_comm[i] else [])
             elif k == "stack_trace":
                 kind[i], event[i], name[i] = INSTANT, "stack_trace", "stack_trace"
             else:
@@ -314,6 +367,8 @@ class FtraceReader(Reader):
         dur_ns, dur_res = _np(dur_ns), _np(dur_res)
         has_dur = nonempty(c["duration"])
         indent = _np(pc.utf8_length(c["indent"]))
+        # "|  f()" puts 2 spaces before depth 0; without the "|" column (" 1) f()") it is 1
+        base = np.where(nonempty(c["gbar"]), 2, 1)
         flags = _np(c["gflags"])
         entry = nonempty(b["graph_entry"])
         leaf = nonempty(b["graph_leaf"])
@@ -336,7 +391,7 @@ class FtraceReader(Reader):
             else:
                 ts = tres = None
             d, dres = (int(dur_ns[i]), int(dur_res[i])) if has_dur[i] else (None, None)
-            depth = max(0, (int(indent[i]) - 2) // 2)
+            depth = max(0, (int(indent[i]) - int(base[i])) // 2)
             tid = int(gpid[i]) if gpid[i] else None
             comm = gcomm[i].strip() or None
             if entry[i]:
@@ -385,7 +440,7 @@ class FtraceReader(Reader):
         cols = {k: [r.get(k) for r in rows] for k in ("line", "kind", "event", "name", "cpu",
                                                        "fields", "text", "weight", "ts_ns",
                                                        "tid", "comm", "pid", "ts_res_ns", "flags",
-                                                       "caller", "retval")}
+                                                       "caller", "retval", "depth")}
         cols["format"] = [self.format] * n
         return [make_table(cols, n)]
 
@@ -419,6 +474,15 @@ class FtraceReader(Reader):
             st.skip("buffer started marker")
         elif rule == "elision":
             st.skip("elision [...]")
+        elif rule in ("stack_max_header", "stack_max_rule"):
+            st.skip("header/comment")
+        elif rule == "stack_max_entry":
+            st.event_lines += 1
+            rows.append({"line": line, "kind": INSTANT, "event": "stack_max",
+                         "name": f["sm_func"], "depth": int(f["sm_depth"]),
+                         "fields": [("depth", f["sm_depth"]), ("stack_bytes", f["sm_total"]),
+                                    ("frame_bytes", f["sm_size"])],
+                         "text": f["sm_func"] + f.get("sm_offset", "")})
         else:
             self.other_rare(line, rule, f, rows)
 

@@ -39,20 +39,33 @@ class TraceCmdReader(FtraceReader):
         if not content:
             return 0.0
         hdr = sum(1 for ln in content[:10] if _TC_HEADER.match(ln))
-        hits = padded = 0
+        other = [re.compile(g.regex(r)) for r in ("event_list_entry", "kallsyms_entry",
+                                                   "cpu_list_header")]
+        if content[0].startswith("List of CPUs") or sum(
+                1 for ln in content if any(o.match(ln) for o in other)) > 0.9 * len(content):
+            return 0.5
+        hits = padded = strong = 0
         for ln in content:
             m = ev.match(ln)
             if m:
                 hits += 1
-                p = m.group("payload")
-                # "name:" followed by alignment padding (ftrace prints a single space)
-                head = p.lstrip().split(":", 1)
-                if len(head) == 2 and (head[1].startswith("  ") or head[0] in (
-                        "function", "funcgraph_entry", "funcgraph_exit", "kernel_stack")):
+                p = m.group("payload").lstrip()
+                name, _, rest = p.partition(":")
+                # libtraceevent pads "name:" to a column (ftrace prints one space) ...
+                if rest.startswith("  "):
                     padded += 1
+                # ... and prints events that ftrace's own tracers print differently
+                if (name in ("function", "funcgraph_entry", "funcgraph_exit", "kernel_stack")
+                        or name.startswith(("sys_enter_", "sys_exit_")) or " <-- " in p
+                        or "[FAILED TO PARSE]" in p):
+                    strong += 1
             elif ln.startswith("=>"):
-                padded += 1
-        score = 0.85 * padded / len(content)
+                strong += 1
+        score = 0.0
+        if strong:
+            score = 0.9
+        elif hits and padded >= 0.5 * hits:
+            score = 0.85
         if hdr:
             score = max(score, 0.95)
         return score
@@ -195,6 +208,10 @@ class TraceCmdReader(FtraceReader):
         elif rule == "cpu_empty":
             st.skip("header")
             st.header.setdefault("empty_cpus", []).append(int(f["empty_cpu"]))
+        elif rule in ("event_list_entry", "kallsyms_entry", "cpu_list_header", "cpu_list_entry"):
+            st.skip(f"no events: report listing ({rule})")
+        elif rule == "latency_summary":
+            st.skip("latency summary (report -w)")
         else:
             st.skip(rule)
 
