@@ -22,6 +22,19 @@ class ReadResult:
 def iter_tables(path, format: str | None = None, progress: Callable[[int], None] | None = None,
                 result: ReadResult | None = None) -> Iterator[pa.Table]:
     """Stream the normalized table of one input as a sequence of Arrow tables (one per chunk)."""
+    if str(path) == "-":
+        # stdin is read twice (format sniffing, then parsing): spool it to a temporary file
+        import shutil
+        import sys
+        import tempfile
+        with tempfile.NamedTemporaryFile(prefix="tracefold-stdin-") as tmp:
+            shutil.copyfileobj(sys.stdin.buffer, tmp)
+            tmp.flush()
+            try:
+                yield from iter_tables(tmp.name, format, progress, result)
+            except InputError as e:
+                raise InputError("<stdin>", e.message, e.line) from None
+        return
     if str(path).endswith(".parquet"):
         yield from _parquet_tables(path, result)
         return
@@ -36,9 +49,11 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
     if t is not None and t.num_rows:
         reader.stats.add_table(t)
         yield t
-    if reader.stats.lines and reader.stats.lines == reader.stats.unrecognized:
-        raise InputError(path, f"no line is {fmt} output ({reader.stats.lines} lines, "
-                               f"none recognized); wrong --from?", line=1)
+    st = reader.stats
+    if st.unrecognized and (st.lines == st.unrecognized or (format and not st.event_lines)):
+        first = st.first_unrecognized[0][0] if st.first_unrecognized else 1
+        raise InputError(path, f"no event in {st.lines} lines read as {fmt} "
+                               f"({st.unrecognized} unrecognized); wrong --from?", line=first)
     if result is not None:
         result.format = fmt
         result.stats = reader.stats.as_dict()

@@ -12,7 +12,7 @@ import typer
 from . import api, readers
 from .source import InputError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Read ftrace / trace-cmd / uftrace / perf script text into one "
                        "normalized call-event table and export it.")
 
@@ -72,6 +72,10 @@ def convert(
         _fail(str(e))
     except KeyboardInterrupt:
         _fail("interrupted; no output written", 130)
+    except Exception as e:
+        if os.environ.get("TRACEFOLD_DEBUG"):
+            raise
+        _fail(f"{input}: internal error: {type(e).__name__}: {e} (set TRACEFOLD_DEBUG=1 for details)")
     _report_unrecognized(info)
 
 

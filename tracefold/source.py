@@ -64,9 +64,10 @@ def check_text(path, head: bytes):
                                "tracefold reads text output (e.g. `trace-cmd report`, `perf script`)")
 
 
-def iter_chunks(path, hold=None, chunk_bytes=CHUNK_BYTES, progress=None):
+def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
     """Yield Chunk objects. ``hold(first_bytes_of_next_line) -> bool`` keeps a line with the
     previous chunk (used so that stack-trace frame lines never start a chunk)."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     f = open_binary(path)
     try:
         carry = b""
@@ -94,7 +95,7 @@ def iter_chunks(path, hold=None, chunk_bytes=CHUNK_BYTES, progress=None):
                     carry = buf
                     continue
                 if hold is not None:
-                    while cut > 0 and hold(buf[cut:cut + 64] if cut < len(buf) else data[:0]):
+                    while cut > 0 and hold(buf[cut:cut + 200] if cut < len(buf) else data[:0]):
                         prev = buf.rfind(b"\n", 0, cut - 1) + 1
                         if prev <= 0:
                             break

@@ -13,6 +13,7 @@ from ..grammar import canonical, load
 from ..schema import table_from_columns
 
 MAX_REPORTED_UNRECOGNIZED = 5
+MAX_LARK_LINE = 2000   # Earley is quadratic; no rare line shape is longer than this
 
 
 @dataclass
@@ -148,6 +149,8 @@ class Reader:
         """Parse a line no fast rule took with Lark (cached). Returns (rule, fields) or None."""
         if text in self._rare_cache:
             return self._rare_cache[text]
+        if len(text) > MAX_LARK_LINE:
+            return None
         try:
             res = self.g.parse(text)
         except Exception:
@@ -157,8 +160,12 @@ class Reader:
         return res
 
     def unrecognized(self, line_no: int, text: str):
-        reason = self.g.explain(text) if len(self.stats.first_unrecognized) < \
-            MAX_REPORTED_UNRECOGNIZED else ""
+        if len(text) > MAX_LARK_LINE:
+            reason = f"line of {len(text)} characters matches no rule"
+        elif len(self.stats.first_unrecognized) < MAX_REPORTED_UNRECOGNIZED:
+            reason = self.g.explain(text)
+        else:
+            reason = ""
         self.stats.unrecognized_line(line_no, reason, text)
 
     def process(self, chunk) -> pa.Table | None:

@@ -57,7 +57,8 @@ class FtraceReader(Reader):
         return load(cls.grammar)
 
     def hold(self, b: bytes) -> bool:
-        return b.lstrip(b" \t").startswith(b"=>")
+        # frame lines, and the stack-trace marker that owns them, stay with the event before
+        return b.lstrip(b" \t").startswith(b"=>") or b"stack trace" in b.split(b"\n", 1)[0]
 
     # ------------------------------------------------------------------ chunks
     def process(self, chunk):
@@ -414,8 +415,9 @@ class FtraceReader(Reader):
             self.graph.record(kind, line, cpu, tid, pid, comm, ts, tres, None, None, depth, nm,
                               flags=flags, text=ev)
         else:
+            start = text[1] if isinstance(text, tuple) else None
             self.graph.record(kind, line, cpu, tid, pid, comm, ts, tres, d, dres, depth, name,
-                              retval=rv, flags=flags)
+                              retval=rv, flags=flags, start=start)
 
     # ------------------------------------------------------------------ rare lines
     def rare_rows(self, graph_records):

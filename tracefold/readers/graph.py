@@ -83,7 +83,9 @@ class GraphBuilder:
                 self._close_unclosed(st.pop(), st)
 
     def record(self, kind, line, cpu, tid, pid, comm, ts, ts_res, dur, dur_res, depth, name,
-               retval=None, flags=None, text=None):
+               retval=None, flags=None, text=None, start=None):
+        """One graph record. For EXIT, ``ts`` is the exit time and ``start`` an exact entry
+        time when the source has one (trace-cmd -R calltime)."""
         if tid is None and cpu in self.current:
             tid, comm = self.current[cpu]
         key = self._key(cpu, tid)
@@ -109,7 +111,11 @@ class GraphBuilder:
             if stack and stack[-1].depth == depth and (not name or not stack[-1].name
                                                         or _same(stack[-1].name, name)):
                 f = stack.pop()
-                start, start_res = f.ts, f.ts_res
+                start_res = f.ts_res
+                if start is not None:
+                    start_res = 1
+                else:
+                    start = f.ts
                 if start is None and ts is not None and dur is not None:
                     start, start_res = ts - dur, ts_res
                 parent = stack[-1].line if stack else None
@@ -118,7 +124,8 @@ class GraphBuilder:
                            f.comm or comm, f.cpu, depth, parent, retval=retval, flags=f.flags)
             else:
                 self.orphans += 1
-                start = ts - dur if (ts is not None and dur is not None) else None
+                if start is None:
+                    start = ts - dur if (ts is not None and dur is not None) else None
                 parent = stack[-1].line if stack and stack[-1].depth < depth else None
                 self._emit(line, line, CALL, name, start, ts_res if start is not None else None,
                            dur, dur_res, tid, pid, comm, cpu, depth, parent, retval=retval,

@@ -71,8 +71,10 @@ class TraceCmdReader(FtraceReader):
         return score
 
     def hold(self, b: bytes) -> bool:
-        return b.lstrip(b" \t").startswith(b"=>") or (b[:1] == b" " and b.lstrip()[:1].isalpha()
-                                                    and b"[" not in b and b")" not in b)
+        first = b.split(b"\n", 1)[0]
+        # frame lines, stack markers and print-message continuations stay with their event
+        return (first.lstrip(b" \t").startswith(b"=>") or b"stack trace" in first
+                or (first[:1] == b" " and b"[" not in first and b")" not in first))
 
     def classify(self, p):
         kinds = super().classify(p)
@@ -170,7 +172,7 @@ class TraceCmdReader(FtraceReader):
                         d, t_exit = (None, None), None
                     recs.append((base, G.EXIT, t_exit if t_exit is not None else t,
                                  1 if t_exit is not None else tr, d[0], d[1], depth, name, None,
-                                 flags[i], None))
+                                 flags[i], ("start", call) if t_exit is not None else None))
         self._tc_graph = recs
         keep = ~graph
         for k in list(cols):
