@@ -90,16 +90,16 @@ def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
             if eof:
                 cut = len(buf)
             else:
-                cut = buf.rfind(b"\n") + 1
+                # cut before the last complete line, so that hold() sees a whole line
+                last = buf.rfind(b"\n")
+                cut = buf.rfind(b"\n", 0, last) + 1 if last > 0 else 0
                 if cut <= 0:            # a line longer than the chunk: read more
                     carry = buf
                     continue
-                if hold is not None:
-                    while cut > 0 and hold(buf[cut:cut + 200] if cut < len(buf) else data[:0]):
-                        prev = buf.rfind(b"\n", 0, cut - 1) + 1
-                        if prev <= 0:
-                            break
-                        cut = prev
+                if hold is not None and len(buf) < 8 * chunk_bytes:
+                    # a held line (stack frame, continuation) goes with the line before it
+                    while cut > 0 and hold(buf[cut:cut + 200]):
+                        cut = buf.rfind(b"\n", 0, cut - 1) + 1
                     if cut <= 0:
                         carry = buf
                         continue
