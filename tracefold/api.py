@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import readers
 from .schema import SCHEMA, SCHEMA_VERSION
@@ -40,12 +42,13 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
         return
     fmt = format or readers.guess_format(path)
     reader = readers.get_reader(fmt)(path)
+    order = _InputOrder()
     for chunk in iter_chunks(path, hold=reader.hold, progress=progress):
-        t = reader.process(chunk)
+        t = order.push(reader.process(chunk), reader.open_min_line())
         if t is not None and t.num_rows:
             reader.stats.add_table(t)
             yield t
-    t = reader.finish()
+    t = order.push(reader.finish(), None)
     if t is not None and t.num_rows:
         reader.stats.add_table(t)
         yield t
@@ -57,6 +60,31 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
     if result is not None:
         result.format = fmt
         result.stats = reader.stats.as_dict()
+
+
+class _InputOrder:
+    """Emit rows in input-line order: rows at or after the entry line of a call that is still
+    open wait for it (at most MAX_PENDING rows; beyond that order is only per chunk)."""
+    MAX_PENDING = 4_000_000
+
+    def __init__(self):
+        self.pending = None
+
+    def push(self, t, open_min):
+        if t is not None and t.num_rows:
+            t = t if self.pending is None else pa.concat_tables([self.pending, t])
+        else:
+            t = self.pending
+        self.pending = None
+        if t is None:
+            return None
+        t = t.take(pc.sort_indices(t.column("line")))
+        if open_min is None or t.num_rows > self.MAX_PENDING:
+            return t
+        n = int(np.searchsorted(t.column("line").to_numpy(), open_min, side="left"))
+        if n < t.num_rows:
+            self.pending = t.slice(n)
+        return t.slice(0, n)
 
 
 def _parquet_tables(path, result):

@@ -174,6 +174,10 @@ class Reader:
     def finish(self) -> pa.Table | None:
         return None
 
+    def open_min_line(self) -> int | None:
+        """Smallest input line of an event not yet emitted (an open call), or None."""
+        return None
+
 
 # ---------------------------------------------------------------------- helpers
 def to_int(arr: pa.Array) -> pa.Array:

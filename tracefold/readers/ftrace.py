@@ -126,8 +126,7 @@ class FtraceReader(Reader):
         tables = [t for t in tables if t is not None and t.num_rows]
         if not tables:
             return None
-        t = pa.concat_tables(tables)
-        return t.take(pc.sort_indices(t.column("line")))
+        return pa.concat_tables(tables)
 
     PRINT_EVENTS = ("print", "bprint", "bputs", "tracing_mark_write")
 
@@ -150,6 +149,9 @@ class FtraceReader(Reader):
             return None
         out["format"] = [self.format] * n
         return make_table(out, n)
+
+    def open_min_line(self):
+        return self.graph.open_min_line()
 
     def finish(self):
         self.graph.finish()

@@ -135,6 +135,10 @@ class GraphBuilder:
             self._emit(line, None, INSTANT, name, ts, ts_res, None, None, tid, pid, comm, cpu,
                        depth, parent, text=text, flags=flags)
 
+    def open_min_line(self):
+        lines = [st[0].line for st in self.stacks.values() if st]
+        return min(lines) if lines else None
+
     def finish(self):
         for key in list(self.stacks):
             st = self.stacks[key]

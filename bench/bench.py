@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Throughput and peak memory of `tracefold convert` to Parquet on >= 200 MB inputs built by
+repeating real samples, next to a baseline measured in the same run (a plain Python loop that
+only reads the lines of the same file). Machines are noisy: compare the ratio, not MB/s.
+
+usage: python bench/bench.py [--mb 200] [--only function,function_graph,trace-cmd] [--keep]
+Each measurement runs in a fresh process (`/usr/bin/time`-style peak RSS via resource).
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+# name -> (source file, lines to skip at the top (headers))
+INPUTS = {
+    "function": (SHARED / "generated/vm-ftrace-function-stack/trace-io.txt", "ftrace"),
+    "function_graph": (SHARED / "generated/vm-ftrace-graph-hello-abstime-proc-tail/trace.txt", "ftrace"),
+    "trace-cmd": (SHARED / "generated/vm-trace-cmd-graph-hello/report.txt", "trace-cmd"),
+}
+
+
+def build(src: Path, target_mb: int, out: Path):
+    lines = src.read_text().splitlines(keepends=True)
+    head = [ln for ln in lines[:40] if ln.startswith("#") or ln.startswith("cpus=")]
+    body = [ln for ln in lines if not (ln.startswith("#") or ln.startswith("cpus="))]
+    block = "".join(body).encode()
+    with open(out, "wb") as f:
+        f.write("".join(head).encode())
+        n = 0
+        while n < target_mb * 1_000_000:
+            f.write(block)
+            n += len(block)
+    return out.stat().st_size
+
+
+CHILD_BASELINE = r"""
+import sys, time, resource
+t = time.perf_counter(); n = 0
+with open(sys.argv[1], encoding="utf-8", errors="replace") as f:
+    for line in f:
+        n += 1
+dt = time.perf_counter() - t
+print(dt, n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+CHILD_CONVERT = r"""
+import sys, time, resource
+import tracefold
+t = time.perf_counter()
+info = tracefold.convert(sys.argv[1], sys.argv[2], sys.argv[3])
+dt = time.perf_counter() - t
+print(dt, info["events"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def child(code, *args):
+    p = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                       text=True, cwd=ROOT, check=True)
+    dt, n, rss_kb = p.stdout.split()
+    return float(dt), int(n), int(rss_kb) / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=int, default=200)
+    ap.add_argument("--only", default=",".join(INPUTS))
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="tracefold-bench-") as d:
+        for name in a.only.split(","):
+            src, fmt = INPUTS[name]
+            if not src.exists():
+                print(f"skip {name}: {src} absent")
+                continue
+            inp = Path(d) / f"{name}.txt"
+            size = build(src, a.mb, inp)
+            mb = size / 1e6
+            base_dt, nlines, base_rss = child(CHILD_BASELINE, inp)
+            dt, events, rss = child(CHILD_CONVERT, inp, Path(d) / f"{name}.parquet", fmt)
+            r = {"input": name, "mb": round(mb, 1), "lines": nlines, "events": events,
+                 "baseline_mb_s": round(mb / base_dt, 1), "convert_mb_s": round(mb / dt, 1),
+                 "ratio_to_baseline": round(base_dt / dt, 3),
+                 "convert_peak_rss_mb": round(rss, 1), "baseline_peak_rss_mb": round(base_rss, 1)}
+            results.append(r)
+            os.unlink(inp)
+            if a.json:
+                print(json.dumps(r))
+            else:
+                print(f"{name:15} {mb:7.1f} MB  {nlines:>10} lines  baseline {r['baseline_mb_s']:6.1f} MB/s"
+                      f"  convert {r['convert_mb_s']:6.1f} MB/s  (x{r['ratio_to_baseline']:.2f} of baseline)"
+                      f"  peak RSS {r['convert_peak_rss_mb']:.0f} MB", flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    main()
