@@ -117,11 +117,11 @@ class FtraceReader(Reader):
         if "event_line" in matched:
             idx, cols = matched["event_line"]
             tables += self.event_rows(line_nos[idx], cols, stacks)
-        graph_records = []
+        batch = None
         if "graph_line" in matched:
             idx, cols = matched["graph_line"]
-            graph_records = self.graph_rows(line_nos[idx], cols)
-        tables += self.rare_rows(graph_records)
+            batch = self.graph_rows(line_nos[idx], cols)
+        tables += self.rare_rows(batch)
         tables.append(self._graph_table())
         tables = [t for t in tables if t is not None and t.num_rows]
         if not tables:
@@ -143,12 +143,24 @@ class FtraceReader(Reader):
         return {int(i): int(i) + base for i in idx[sel]}
 
     def _graph_table(self):
-        out = self.graph.take()
-        n = len(out["line"])
-        if not n:
+        rows, pieces = self.graph.take()
+        tables = []
+        n = len(rows["line"])
+        if n:
+            rows["format"] = [self.format] * n
+            tables.append(make_table(rows, n))
+        for p in pieces:
+            m = len(p["line"])
+            cols = {"format": pa.array(np.full(m, self.format, object))}
+            for k, v in p.items():
+                if isinstance(v, tuple):
+                    cols[k] = pa.array(v[0], mask=~v[1])
+                else:
+                    cols[k] = pa.array(v)
+            tables.append(make_table(cols, m))
+        if not tables:
             return None
-        out["format"] = [self.format] * n
-        return make_table(out, n)
+        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
     def open_min_line(self):
         return self.graph.open_min_line()
@@ -358,86 +370,75 @@ class FtraceReader(Reader):
 
     # ------------------------------------------------------------------ function_graph
     def graph_rows(self, ln, c):
-        """Graph lines → records for the GraphBuilder (fed in line order with banners)."""
-        b = c
-        self.stats.event_lines += len(ln)
-        abst = _np(c["abstime"])
-        relus = _np(c["rel_us"])
-        cpu = _np(to_int(c["gcpu"]))
-        gpid = _np(c["gpid"])
-        gcomm = _np(c["gcomm"])
+        """Graph lines → a batch of records (numpy columns) for the GraphBuilder."""
+        n = len(ln)
+        self.stats.event_lines += n
+        b = G.empty_batch(n)
+        b["line"] = np.asarray(ln, np.int64)
+        b["cpu"] = _np(to_int(c["gcpu"])).astype(np.int64)
+        if nonempty(c["gpid"]).any():
+            b["tid"] = _np(to_int(c["gpid"]).fill_null(-1)).astype(np.int64)
+            b["comm"] = _np(null_if_empty(pc.utf8_trim_whitespace(c["gcomm"])))
         dur_ns, dur_res = decimal_ns(*_split_dec(c["duration"]), 3)
-        dur_ns, dur_res = _np(dur_ns), _np(dur_res)
-        has_dur = nonempty(c["duration"])
-        indent = _np(pc.utf8_length(c["indent"]))
+        b["dur_ok"] = nonempty(c["duration"])
+        b["dur"] = _np(dur_ns.fill_null(0)).astype(np.int64)
+        b["dres"] = _np(dur_res.fill_null(0)).astype(np.int64)
+        indent = _np(pc.utf8_length(c["indent"])).astype(np.int64)
         # "|  f()" puts 2 spaces before depth 0; without the "|" column (" 1) f()") it is 1
         base = np.where(nonempty(c["gbar"]), 2, 1)
-        flags = _np(c["gflags"])
-        entry = nonempty(b["graph_entry"])
-        leaf = nonempty(b["graph_leaf"])
-        exit_ = nonempty(b["graph_exit"])
-        gfunc = _np(b["gfunc"])
-        tail = _np(b["tail_func"])
-        retval = _np(b["retval"])
-        eret = _np(b["exit_retval"])
-        ctext = _np(b["comment_text"])
+        b["depth"] = np.maximum(0, (indent - base) // 2)
+        if nonempty(c["gflags"]).any():
+            b["flags"] = _np(null_if_empty(c["gflags"]))
+        entry, leaf, exit_ = nonempty(c["graph_entry"]), nonempty(c["graph_leaf"]), \
+            nonempty(c["graph_exit"])
+        kind = np.full(n, G.COMMENT, np.int8)
+        kind[entry], kind[leaf], kind[exit_] = G.ENTRY, G.LEAF, G.EXIT
+        b["kind"] = kind
+        name = _np(null_if_empty(c["gfunc"]))
+        if exit_.any():
+            tail = _np(null_if_empty(c["tail_func"]))
+            name = np.where(exit_, tail, name)
+        ret = _np(null_if_empty(c["retval"]))
+        if exit_.any():
+            ret = np.where(exit_, _np(null_if_empty(c["exit_retval"])), ret)
+        b["retval"] = ret
+        com = kind == G.COMMENT
+        if com.any():
+            texts = _np(c["comment_text"])
+            for i in np.flatnonzero(com).tolist():
+                t = texts[i].strip()
+                b["text"][i] = t
+                name[i] = t.split(":", 1)[0] if re.match(r"^[\w:]+: ", t) else "comment"
+        b["name"] = name
         has_abs = nonempty(c["abstime"])
         if has_abs.any():
-            ts_all, ts_res_all = decimal_ns(*_split_dec(c["abstime"]), 9)
-            ts_all, ts_res_all = _np(ts_all), _np(ts_res_all)
-        recs = []
-        for i in range(len(ln)):
-            if has_abs[i]:
-                ts, tres = int(ts_all[i]), int(ts_res_all[i])
-            elif relus[i]:
-                ts, tres = int(relus[i]) * 1000, 1000
-            else:
-                ts = tres = None
-            d, dres = (int(dur_ns[i]), int(dur_res[i])) if has_dur[i] else (None, None)
-            depth = max(0, (int(indent[i]) - int(base[i])) // 2)
-            tid = int(gpid[i]) if gpid[i] else None
-            comm = gcomm[i].strip() or None
-            if entry[i]:
-                kind, name, rv = G.ENTRY, gfunc[i], None
-            elif leaf[i]:
-                kind, name, rv = G.LEAF, gfunc[i], retval[i] or None
-            elif exit_[i]:
-                kind, name, rv = G.EXIT, tail[i] or None, eret[i] or None
-            else:
-                kind, name, rv = G.COMMENT, None, None
-            recs.append((int(ln[i]), kind, int(cpu[i]), tid, None, comm, ts, tres, d, dres,
-                         depth, name, rv, flags[i] or None, ctext[i].strip() if kind == G.COMMENT else None))
-        return recs
-
-    def feed_graph(self, rec):
-        line, kind, cpu, tid, pid, comm, ts, tres, d, dres, depth, name, rv, flags, text = rec
-        if kind == G.COMMENT:
-            ev = text or ""
-            nm = ev.split(":", 1)[0] if re.match(r"^[\w:]+: ", ev) else "comment"
-            self.graph.record(kind, line, cpu, tid, pid, comm, ts, tres, None, None, depth, nm,
-                              flags=flags, text=ev)
-        else:
-            start = text[1] if isinstance(text, tuple) else None
-            self.graph.record(kind, line, cpu, tid, pid, comm, ts, tres, d, dres, depth, name,
-                              retval=rv, flags=flags, start=start)
+            ts, tres = decimal_ns(*_split_dec(c["abstime"]), 9)
+            b["ts"] = _np(ts.fill_null(0)).astype(np.int64)
+            b["tres"] = _np(tres.fill_null(0)).astype(np.int64)
+            b["ts_ok"] = has_abs
+        rel = nonempty(c["rel_us"])
+        if rel.any():
+            r = _np(to_int(c["rel_us"]).fill_null(0)).astype(np.int64) * 1000
+            b["ts"] = np.where(rel, r, b["ts"])
+            b["tres"] = np.where(rel, 1000, b["tres"])
+            b["ts_ok"] = b["ts_ok"] | rel
+        return b
 
     # ------------------------------------------------------------------ rare lines
-    def rare_rows(self, graph_records):
-        """Lines parsed by Lark, merged in line order with graph records (banners matter)."""
-        st = self.stats
+    def rare_rows(self, batch):
+        """Lines parsed by Lark; context-switch banners and lost events are handed to the
+        GraphBuilder together with the chunk's graph records."""
         rows = []
-        gi = 0
-        rare = self._rare_lines
-        recs = graph_records
-        ri = 0
-        while gi < len(recs) or ri < len(rare):
-            if ri >= len(rare) or (gi < len(recs) and recs[gi][0] < rare[ri][0]):
-                self.feed_graph(recs[gi])
-                gi += 1
-                continue
-            line, rule, f = rare[ri]
-            ri += 1
+        self._switches, self._losts = [], []
+        for line, rule, f in self._rare_lines:
             self.rare_line(line, rule, f, rows)
+        if batch is not None:
+            self.graph.feed_batch(batch, self._switches, self._losts)
+        else:
+            for s in self._switches:
+                self.graph.switch(*s[1:])
+            for l in self._losts:
+                self.graph.lost(l[1])
         if not rows:
             return []
         n = len(rows)
@@ -455,7 +456,7 @@ class FtraceReader(Reader):
             st.lost_events += cnt
             st.event_lines += 1
             cpu = int(f["lost_cpu"])
-            self.graph.lost(cpu)
+            self._losts.append((line, cpu))
             rows.append({"line": line, "kind": MARKER, "event": "lost_events",
                          "name": "lost_events", "cpu": cpu, "weight": cnt,
                          "fields": [("count", str(cnt))]})
@@ -471,7 +472,8 @@ class FtraceReader(Reader):
             prev, nxt = f.get("prev_task", ""), f.get("next_task", "")
             pc_, pp = prev.rsplit("-", 1)
             nc, np_ = nxt.rsplit("-", 1)
-            self.graph.switch(int(f["bcpu"]), int(pp), pc_.strip(), int(np_), nc.strip())
+            self._switches.append((line, int(f["bcpu"]), int(pp), pc_.strip(), int(np_),
+                                   nc.strip()))
         elif rule == "irq_marker":
             st.skip("irq entry/exit marker")
         elif rule == "buffer_started":

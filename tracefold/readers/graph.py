@@ -1,18 +1,42 @@
 """Rebuilding complete calls from function_graph entry / exit / leaf records.
 
 Shared by the ftrace reader (pretty function_graph text) and the trace-cmd reader (pretty and
-``-R`` raw funcgraph_entry / funcgraph_exit events). Records arrive in input-line order; calls
-nest per task (per CPU when the task is unknown, re-keyed at context-switch banners), and the
-printed indentation / depth decides which entry an exit closes, so lost events, filtered
-depths and traces that start inside a call degrade into counted ``unclosed`` / ``no_entry``
-calls instead of a wrong tree.
+``-R`` raw funcgraph_entry / funcgraph_exit events). Calls nest per task (per CPU when the
+task is unknown, re-keyed at context-switch banners), and the printed indentation / depth
+decides which entry an exit closes, so lost events, filtered depths and traces that start
+inside a call degrade into counted ``unclosed`` / ``no_entry`` calls instead of a wrong tree.
+
+Two paths compute the same result:
+* a vectorized one (numpy) for a task's records in a chunk when they are well nested (every
+  record's depth equals the number of calls open before it: the normal case), and
+* a record-by-record one for everything else (lost events, missing entries or exits).
 """
 from __future__ import annotations
+
+import numpy as np
 
 from ..schema import CALL, INSTANT, NO_ENTRY, UNCLOSED
 
 # record kinds
-ENTRY, LEAF, EXIT, COMMENT, SWITCH, LOST = "E", "L", "X", "C", "S", "!"
+ENTRY, LEAF, EXIT, COMMENT = 0, 1, 2, 3
+KIND_NAMES = {"E": ENTRY, "L": LEAF, "X": EXIT, "C": COMMENT}
+
+BATCH_COLS = ("line", "kind", "cpu", "tid", "pid", "comm", "ts", "ts_ok", "tres", "dur",
+              "dur_ok", "dres", "depth", "name", "retval", "flags", "text", "start", "start_ok")
+
+
+def empty_batch(n=0):
+    return {
+        "line": np.zeros(n, np.int64), "kind": np.zeros(n, np.int8), "cpu": np.zeros(n, np.int64),
+        "tid": np.full(n, -1, np.int64), "pid": np.full(n, -1, np.int64),
+        "comm": np.full(n, None, object), "ts": np.zeros(n, np.int64),
+        "ts_ok": np.zeros(n, bool), "tres": np.zeros(n, np.int64), "dur": np.zeros(n, np.int64),
+        "dur_ok": np.zeros(n, bool), "dres": np.zeros(n, np.int64),
+        "depth": np.zeros(n, np.int64), "name": np.full(n, None, object),
+        "retval": np.full(n, None, object), "flags": np.full(n, None, object),
+        "text": np.full(n, None, object), "start": np.zeros(n, np.int64),
+        "start_ok": np.zeros(n, bool),
+    }
 
 
 class Frame:
@@ -23,23 +47,35 @@ class Frame:
         self.tid, self.pid, self.comm, self.cpu, self.flags = tid, pid, comm, cpu, flags
 
 
-class GraphBuilder:
-    COLS = ("line", "end_line", "kind", "event", "name", "ts_ns", "ts_res_ns", "dur_ns",
+OUT_COLS = ("line", "end_line", "kind", "event", "name", "ts_ns", "ts_res_ns", "dur_ns",
             "dur_res_ns", "pid", "tid", "comm", "cpu", "depth", "parent_line", "retval",
             "text", "flags", "status")
 
+
+def _none(x):
+    return None if x is None or x < 0 else int(x)
+
+
+class GraphBuilder:
     def __init__(self, event="function_graph"):
         self.event = event
-        self.stacks: dict = {}
+        self.stacks: dict = {}       # key (tid, or ("cpu", n)) -> [Frame] open calls
         self.current: dict = {}      # cpu -> (tid, comm) from context-switch banners
-        self.out = {c: [] for c in self.COLS}
+        self.rows = {c: [] for c in OUT_COLS}     # record-by-record output
+        self.pieces = []                           # vectorized output (dicts of arrays)
         self.unclosed = 0
         self.orphans = 0
 
-    # ------------------------------------------------------------------ output
+    # ================================================================== output
+    def take(self):
+        """(rows as dict of lists, list of dicts of numpy arrays) produced since last take."""
+        rows, self.rows = self.rows, {c: [] for c in OUT_COLS}
+        pieces, self.pieces = self.pieces, []
+        return rows, pieces
+
     def _emit(self, line, end_line, kind, name, ts, ts_res, dur, dur_res, tid, pid, comm, cpu,
               depth, parent, retval=None, text=None, flags=None, status=None):
-        o = self.out
+        o = self.rows
         o["line"].append(line); o["end_line"].append(end_line); o["kind"].append(kind)
         o["event"].append(self.event if kind == CALL else "comment"); o["name"].append(name)
         o["ts_ns"].append(ts); o["ts_res_ns"].append(ts_res); o["dur_ns"].append(dur)
@@ -48,17 +84,23 @@ class GraphBuilder:
         o["parent_line"].append(parent); o["retval"].append(retval); o["text"].append(text)
         o["flags"].append(flags); o["status"].append(status)
 
-    def take(self) -> dict:
-        out, self.out = self.out, {c: [] for c in self.COLS}
-        return out
-
     def _close_unclosed(self, f: Frame, stack):
         self.unclosed += 1
         parent = stack[-1].line if stack else None
         self._emit(f.line, None, CALL, f.name, f.ts, f.ts_res, None, None, f.tid, f.pid, f.comm,
                    f.cpu, f.depth, parent, flags=f.flags, status=UNCLOSED)
 
-    # ------------------------------------------------------------------ input
+    def open_min_line(self):
+        lines = [st[0].line for st in self.stacks.values() if st]
+        return min(lines) if lines else None
+
+    def finish(self):
+        for key in list(self.stacks):
+            st = self.stacks[key]
+            while st:
+                self._close_unclosed(st.pop(), st)
+
+    # ================================================================== state changes
     def _key(self, cpu, tid):
         if tid is not None:
             return tid
@@ -82,6 +124,7 @@ class GraphBuilder:
             while st:
                 self._close_unclosed(st.pop(), st)
 
+    # ================================================================== record by record
     def record(self, kind, line, cpu, tid, pid, comm, ts, ts_res, dur, dur_res, depth, name,
                retval=None, flags=None, text=None, start=None):
         """One graph record. For EXIT, ``ts`` is the exit time and ``start`` an exact entry
@@ -135,15 +178,217 @@ class GraphBuilder:
             self._emit(line, None, INSTANT, name, ts, ts_res, None, None, tid, pid, comm, cpu,
                        depth, parent, text=text, flags=flags)
 
-    def open_min_line(self):
-        lines = [st[0].line for st in self.stacks.values() if st]
-        return min(lines) if lines else None
+    def _record_row(self, b, i):
+        g = lambda col, ok=None: (int(b[col][i]) if (ok is None or b[ok][i]) else None)  # noqa
+        self.record(int(b["kind"][i]), int(b["line"][i]), int(b["cpu"][i]), _none(b["tid"][i]),
+                    _none(b["pid"][i]), b["comm"][i], g("ts", "ts_ok"), g("tres", "ts_ok"),
+                    g("dur", "dur_ok"), g("dres", "dur_ok"), int(b["depth"][i]), b["name"][i],
+                    retval=b["retval"][i], flags=b["flags"][i], text=b["text"][i],
+                    start=g("start", "start_ok"))
 
-    def finish(self):
-        for key in list(self.stacks):
-            st = self.stacks[key]
-            while st:
-                self._close_unclosed(st.pop(), st)
+    # ================================================================== batches
+    def feed_batch(self, b: dict, switches=(), losts=()):
+        """Records of one chunk (numpy columns, in line order) with the chunk's context-switch
+        banners ``(line, cpu, prev_tid, prev_comm, next_tid, next_comm)`` and lost-event
+        markers ``(line, cpu)``."""
+        n = len(b["line"])
+        if losts or not n:
+            # lost events change the state mid-chunk: go record by record, in line order
+            events = sorted([(int(b["line"][i]), 0, i) for i in range(n)]
+                            + [(s[0], 1, s) for s in switches] + [(l[0], 2, l) for l in losts],
+                            key=lambda e: e[0])
+            for _, typ, x in events:
+                if typ == 0:
+                    self._record_row(b, x)
+                elif typ == 1:
+                    self.switch(*x[1:])
+                else:
+                    self.lost(x[1])
+            return
+        keys = self._assign_keys(b, switches)
+        order = np.argsort(keys, kind="stable")
+        skeys = keys[order]
+        bounds = np.flatnonzero(np.diff(skeys)) + 1
+        for grp in np.split(order, bounds):
+            self._feed_group(b, grp, int(keys[grp[0]]))
+
+    def _assign_keys(self, b, switches):
+        """Integer stream key per record: the tid when known, else the task that the
+        context-switch banners say runs on that CPU, else -(cpu + 1)."""
+        tid = b["tid"]
+        unknown = tid < 0
+        keys = tid.copy()
+        if not unknown.any():
+            return keys
+        cpus = np.unique(b["cpu"][unknown])
+        sw_by_cpu = {}
+        for s in switches:
+            sw_by_cpu.setdefault(s[1], []).append(s)
+        for c in cpus.tolist():
+            m = unknown & (b["cpu"] == c)
+            idx = np.flatnonzero(m)
+            sws = sw_by_cpu.get(c, [])
+            cur = self.current.get(c)
+            if not sws:
+                if cur is not None:
+                    keys[idx] = cur[0]
+                    b["tid"][idx] = cur[0]
+                    b["comm"][idx] = cur[1]
+                else:
+                    keys[idx] = -(c + 1)
+                continue
+            before = cur
+            first = sws[0]
+            if cur is None and first[2] is not None:
+                # records before the first banner ran as the task it switches away from; so
+                # does the CPU's anonymous stack of calls still open
+                anon = self.stacks.pop(("cpu", c), None)
+                if anon and self.stacks.get(first[2]):
+                    self.stacks[("cpu", c)] = anon      # conflicting history: stay anonymous
+                else:
+                    if anon:
+                        self.stacks[first[2]] = anon
+                    before = (first[2], first[3])
+            sw_lines = np.array([s[0] for s in sws], np.int64)
+            pos = np.searchsorted(sw_lines, b["line"][idx]) - 1
+            for j, p in zip(idx.tolist(), pos.tolist()):
+                if p >= 0:
+                    t, cm = sws[p][4], sws[p][5]
+                elif before is not None:
+                    # nest with that task's calls, but the line itself does not say which
+                    # task it is (a chunked read could not know either): tid stays null
+                    keys[j] = before[0] if before[0] is not None else -(c + 1)
+                    if before is cur:
+                        b["tid"][j], b["comm"][j] = cur
+                    continue
+                else:
+                    t, cm = None, None
+                if t is None:
+                    keys[j] = -(c + 1)
+                else:
+                    keys[j] = t
+                    b["tid"][j] = t
+                    b["comm"][j] = cm
+            self.current[c] = (sws[-1][4], sws[-1][5])
+        return keys
+
+    def _feed_group(self, b, idx, key):
+        skey = key if key >= 0 else ("cpu", -key - 1)
+        carried = self.stacks.get(skey) or []
+        kind = b["kind"][idx]
+        depth = b["depth"][idx]
+        is_e = kind == ENTRY
+        is_x = kind == EXIT
+        opened = np.cumsum(is_e) - np.cumsum(is_x) + len(carried)
+        before = opened - is_e + is_x            # calls open before each record
+        want = np.where(is_x, before - 1, before)
+        carried_ok = all(f.depth == k for k, f in enumerate(carried))
+        names_ok = True
+        if not (carried_ok and np.array_equal(depth, want) and (before - is_x >= 0).all()):
+            for i in idx.tolist():
+                self._record_row(b, i)
+            return
+        self._vector_group(b, idx, carried, skey, is_e, is_x, depth, names_ok)
+
+    def _vector_group(self, b, idx, carried, skey, is_e, is_x, depth, names_ok):
+        nc = len(carried)
+        m = len(idx)
+        # positions: carried frames first (0..nc-1), then the records (nc..nc+m-1)
+        pos = np.arange(nc + m)
+        all_depth = np.concatenate([np.arange(nc), depth])
+        all_e = np.concatenate([np.ones(nc, bool), is_e])
+        all_x = np.concatenate([np.zeros(nc, bool), is_x])
+        e_pos_by_depth = {}
+        for d in np.unique(all_depth).tolist():
+            e_pos_by_depth[d] = pos[all_e & (all_depth == d)]
+        # the entry each exit closes: the last entry of the same depth before it
+        match = np.full(nc + m, -1, np.int64)           # for exits: position of the entry
+        closed_by = np.full(nc + m, -1, np.int64)       # for entries: position of the exit
+        for d, epos in e_pos_by_depth.items():
+            xs = pos[all_x & (all_depth == d)]
+            if len(xs):
+                j = np.searchsorted(epos, xs) - 1
+                match[xs] = epos[j]
+                closed_by[epos[j]] = xs
+        # parent: the last entry one level up, before the record
+        parent_pos = np.full(nc + m, -1, np.int64)
+        for d in np.unique(all_depth).tolist():
+            if d == 0 or (d - 1) not in e_pos_by_depth:
+                continue
+            sel = pos[all_depth == d]
+            epos = e_pos_by_depth[d - 1]
+            j = np.searchsorted(epos, sel) - 1
+            parent_pos[sel] = np.where(j >= 0, epos[np.maximum(j, 0)], -1)
+        # per-position attributes (carried frames + records)
+        line = np.concatenate([np.array([f.line for f in carried], np.int64), b["line"][idx]])
+
+        def cat(col, from_frame, dtype=object):
+            return np.concatenate([np.array([from_frame(f) for f in carried], dtype=dtype),
+                                   b[col][idx]])
+        ts = cat("ts", lambda f: f.ts if f.ts is not None else 0, np.int64)
+        ts_ok = cat("ts_ok", lambda f: f.ts is not None, bool)
+        tres = cat("tres", lambda f: f.ts_res or 0, np.int64)
+        tid = cat("tid", lambda f: f.tid if f.tid is not None else -1, np.int64)
+        pid = cat("pid", lambda f: f.pid if f.pid is not None else -1, np.int64)
+        comm = cat("comm", lambda f: f.comm)
+        cpu = cat("cpu", lambda f: f.cpu, np.int64)
+        name = cat("name", lambda f: f.name)
+        flags = cat("flags", lambda f: f.flags)
+        dur = np.concatenate([np.zeros(nc, np.int64), b["dur"][idx]])
+        dur_ok = np.concatenate([np.zeros(nc, bool), b["dur_ok"][idx]])
+        dres = np.concatenate([np.zeros(nc, np.int64), b["dres"][idx]])
+        retval = np.concatenate([np.full(nc, None, object), b["retval"][idx]])
+        text = np.concatenate([np.full(nc, None, object), b["text"][idx]])
+        start = np.concatenate([np.zeros(nc, np.int64), b["start"][idx]])
+        start_ok = np.concatenate([np.zeros(nc, bool), b["start_ok"][idx]])
+        kind = np.concatenate([np.zeros(nc, np.int8), b["kind"][idx]])
+
+        # rows: closed entries (with their exit), leaves, comments; open entries stay carried
+        e_closed = all_e & (closed_by >= 0)
+        leaf = kind == LEAF
+        com = kind == COMMENT
+        still_open = all_e & (closed_by < 0)
+        self.stacks[skey] = [Frame(int(line[p]), name[p], int(ts[p]) if ts_ok[p] else None,
+                                   int(tres[p]) if ts_ok[p] else None, int(all_depth[p]),
+                                   _none(tid[p]), _none(pid[p]), comm[p], int(cpu[p]), flags[p])
+                             for p in np.flatnonzero(still_open).tolist()]
+        rows = np.flatnonzero(e_closed | leaf | com)
+        if not len(rows):
+            return
+        x = np.where(e_closed[rows], closed_by[rows], rows)     # where duration / retval live
+        r_ts = ts[rows].copy()
+        r_ts_ok = ts_ok[rows].copy()
+        r_tres = tres[rows].copy()
+        # exact entry time from the exit (trace-cmd -R calltime) wins over the printed one
+        ex = start_ok[x] & e_closed[rows]
+        r_ts[ex] = start[x][ex]
+        r_tres[ex] = 1
+        r_ts_ok |= ex
+        # entry time unknown: exit time - duration
+        back = ~r_ts_ok & e_closed[rows] & ts_ok[x] & dur_ok[x]
+        r_ts[back] = ts[x][back] - dur[x][back]
+        r_tres[back] = tres[x][back]
+        r_ts_ok |= back
+        r_name = name[rows].copy()
+        noname = np.array([v is None for v in r_name], bool) & e_closed[rows]
+        if noname.any():
+            r_name[noname] = name[x][noname]
+        is_call = ~com[rows]
+        d_ok = dur_ok[x] & is_call
+        ppos = parent_pos[rows]
+        self.pieces.append({
+            "line": line[rows],
+            "end_line": (np.where(e_closed[rows], line[x], 0), e_closed[rows]),
+            "kind": np.where(is_call, CALL, INSTANT).astype(object),
+            "event": np.where(is_call, self.event, "comment").astype(object),
+            "name": r_name,
+            "ts_ns": (r_ts, r_ts_ok), "ts_res_ns": (r_tres, r_ts_ok),
+            "dur_ns": (dur[x], d_ok), "dur_res_ns": (dres[x], d_ok),
+            "pid": (pid[rows], pid[rows] >= 0), "tid": (tid[rows], tid[rows] >= 0),
+            "comm": comm[rows], "cpu": cpu[rows], "depth": all_depth[rows],
+            "parent_line": (np.where(ppos >= 0, line[np.maximum(ppos, 0)], 0), ppos >= 0),
+            "retval": retval[x], "text": text[rows], "flags": flags[rows],
+        })
 
 
 def _same(a: str, b: str) -> bool:

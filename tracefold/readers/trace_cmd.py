@@ -115,65 +115,68 @@ class TraceCmdReader(FtraceReader):
             self._graph_events(cols, p, kinds, graph, n)
 
     def _graph_events(self, cols, p, kinds, graph, n):
-        """funcgraph events go to the GraphBuilder; their rows are dropped here."""
-        gev = _np(p["graph_event"])
-        dur = _np(p["duration"])
-        indent = _np(p["indent"])
-        gfunc = _np(p["gfunc"])
-        tail = _np(p["tail_func"])
-        retval = _np(p["retval"])
-        eret = _np(p["exit_retval"])
-        body = _np(p["body"])
-        ev = _np(p["event_name"])
-        ctext = _np(p["comment_text"])
-        gentry, gleaf, gexit = _nz(p["graph_entry"]), _nz(p["graph_leaf"]), _nz(p["graph_exit"])
-        ts = _np(cols["ts_ns"])
-        tsr = _np(cols["ts_res_ns"])
-        tid = _np(cols["tid"])
-        cpu = _np(cols["cpu"])
-        comm = _np(cols["comm"])
-        flags = _np(cols["flags"]) if cols.get("flags") is not None else [None] * n
-        lines = _np(cols["line"])
-        recs = []
-        for i in np.flatnonzero(graph).tolist():
-            t = None if ts[i] is None or ts[i] != ts[i] else int(ts[i])
-            tr = None if t is None else int(tsr[i])
-            base = (int(lines[i]), int(cpu[i]), _int(tid[i]), None, comm[i])
-            if kinds[i] == "funcgraph":
-                d = dec_text_ns(dur[i], 3) if dur[i] else (None, None)
-                depth = max(0, (len(indent[i]) - 2) // 2)
-                if gentry[i]:
-                    rest = (G.ENTRY, gfunc[i], None)
-                elif gleaf[i]:
-                    rest = (G.LEAF, gfunc[i], retval[i] or None)
-                elif gexit[i]:
-                    rest = (G.EXIT, tail[i] or None, eret[i] or None)
+        """funcgraph events become a batch for the GraphBuilder; their rows are dropped here."""
+        gi = np.flatnonzero(graph)
+        m = len(gi)
+        b = G.empty_batch(m)
+        sel = pa.array(graph)
+
+        def col(k):
+            return _np(p[k].filter(sel))
+        b["line"] = _np(cols["line"].filter(sel)).astype(np.int64)
+        b["cpu"] = _np(cols["cpu"].filter(sel).fill_null(-1)).astype(np.int64)
+        b["tid"] = _np(cols["tid"].filter(sel).fill_null(-1)).astype(np.int64)
+        b["comm"] = _np(cols["comm"].filter(sel))
+        ts = cols["ts_ns"].filter(sel)
+        b["ts"] = _np(ts.fill_null(0)).astype(np.int64)
+        b["ts_ok"] = _np(ts.is_valid())
+        b["tres"] = _np(cols["ts_res_ns"].filter(sel).fill_null(0)).astype(np.int64)
+        if cols.get("flags") is not None:
+            b["flags"] = _np(cols["flags"].filter(sel))
+        pretty = kinds[gi] == "funcgraph"
+        # pretty: "funcgraph_entry: 2.599 us | f();"  /  "funcgraph_exit: + 27.469 us | }"
+        dur_txt = col("duration")
+        indent = np.array([len(x) for x in col("indent")], np.int64)
+        gentry, gleaf, gexit = (col(k) != "" for k in ("graph_entry", "graph_leaf", "graph_exit"))
+        gfunc, tail = col("gfunc"), col("tail_func")
+        retv, eret, ctext = col("retval"), col("exit_retval"), col("comment_text")
+        # raw (-R): "func=X depth=N" / "... calltime=0x… rettime=0x…"
+        ev, body = col("event_name"), col("body")
+        kind = np.full(m, G.COMMENT, np.int8)
+        for j in range(m):
+            if pretty[j]:
+                if dur_txt[j]:
+                    b["dur"][j], b["dres"][j] = dec_text_ns(dur_txt[j], 3)
+                    b["dur_ok"][j] = True
+                b["depth"][j] = max(0, (indent[j] - 2) // 2)
+                if gentry[j]:
+                    kind[j], b["name"][j] = G.ENTRY, gfunc[j]
+                elif gleaf[j]:
+                    kind[j], b["name"][j], b["retval"][j] = G.LEAF, gfunc[j], retv[j] or None
+                elif gexit[j]:
+                    kind[j], b["name"][j], b["retval"][j] = G.EXIT, tail[j] or None, eret[j] or None
                 else:
-                    rest = (G.COMMENT, "comment", None)
-                kind, name, rv = rest
-                if kind == G.ENTRY:
-                    d = (None, None)
-                recs.append((base, kind, t, tr, d[0], d[1], depth, name, rv, flags[i],
-                             ctext[i] if kind == G.COMMENT else None))
+                    b["name"][j], b["text"][j] = "comment", ctext[j].strip()
+                if kind[j] == G.ENTRY:
+                    b["dur_ok"][j] = False
             else:
-                f = dict(parse_fields(ev[i], body[i]))
-                name = f.get("func", "")
-                depth = int(f["depth"]) if f.get("depth", "").lstrip("-").isdigit() else None
-                if ev[i] == "funcgraph_entry":
-                    recs.append((base, G.ENTRY, t, tr, None, None, depth, name, None, flags[i], None))
+                f = dict(parse_fields(ev[j], body[j]))
+                b["name"][j] = f.get("func") or None
+                d = f.get("depth", "")
+                b["depth"][j] = int(d, 0) if d.lstrip("-").isdigit() or d.startswith("0x") else 0
+                if ev[j] == "funcgraph_entry":
+                    kind[j] = G.ENTRY
                 else:
+                    kind[j] = G.EXIT
                     try:
-                        call = int(f["calltime"], 16)
-                        ret = int(f["rettime"], 16)
-                        d = (ret - call, 1)
-                        # exact ns start from calltime when it is on the same clock
-                        t_exit = ret
+                        call, ret = int(f["calltime"], 16), int(f["rettime"], 16)
                     except (KeyError, ValueError):
-                        d, t_exit = (None, None), None
-                    recs.append((base, G.EXIT, t_exit if t_exit is not None else t,
-                                 1 if t_exit is not None else tr, d[0], d[1], depth, name, None,
-                                 flags[i], ("start", call) if t_exit is not None else None))
-        self._tc_graph = recs
+                        continue
+                    b["dur"][j], b["dres"][j], b["dur_ok"][j] = ret - call, 1, True
+                    b["ts"][j], b["tres"][j], b["ts_ok"][j] = ret, 1, True
+                    b["start"][j], b["start_ok"][j] = call, True
+        b["kind"] = kind
+        self._tc_batch = b
         keep = ~graph
         for k in list(cols):
             v = cols[k]
@@ -183,21 +186,14 @@ class TraceCmdReader(FtraceReader):
                 cols[k] = [x for x, kp in zip(v, keep) if kp]
             else:
                 cols[k] = v.filter(pa.array(keep))
-        self._tc_keep = keep
 
     def process(self, chunk):
-        self._tc_graph = []
-        self._tc_keep = None
+        self._tc_batch = None
         return super().process(chunk)
 
-    def rare_rows(self, graph_records):
+    def rare_rows(self, batch):
         # graph records of trace-cmd come from event lines (collected in _graph_events)
-        recs = []
-        for (base, kind, t, tr, d, dr, depth, name, rv, flags, text) in self._tc_graph:
-            line, cpu, tid, pid, comm = base
-            recs.append((line, kind, cpu, tid, pid, comm, t, tr, d, dr, depth, name, rv, flags, text))
-        recs.sort(key=lambda r: r[0])
-        return super().rare_rows(recs)
+        return super().rare_rows(self._tc_batch)
 
     def other_rare(self, line, rule, f, rows):
         st = self.stats
