@@ -70,6 +70,8 @@ class FtraceReader(Reader):
         self._chunk_first = chunk.first_line
         left = np.arange(n)
         matched = {}
+        if not any(self.hits.values()) and n > 2000:
+            self._order_by_sample(lines)
         for rule in self.order:
             if len(left) == 0:
                 break
@@ -141,6 +143,15 @@ class FtraceReader(Reader):
             return {}
         base = self._chunk_first
         return {int(i): int(i) + base for i in idx[sel]}
+
+    def _order_by_sample(self, lines):
+        sample = lines.slice(0, 2000)
+        score = {}
+        for rule in self.order:
+            inner = self.INNER.get(rule)
+            mask, _ = self.fast(sample, rule, (inner,) if inner else ())
+            score[rule] = int(mask.sum())
+        self.order.sort(key=lambda r: -score[r])
 
     def _graph_table(self):
         rows, pieces = self.graph.take()
@@ -515,6 +526,6 @@ class FtraceReader(Reader):
 
 
 def _split_dec(arr):
-    """'12.345' → ('12', '345') arrays; '' stays ''."""
-    parts = pc.extract_regex(arr, r"^(?P<i>\d*)\.?(?P<f>\d*)$")
-    return parts.field("i"), parts.field("f")
+    """'12.345' → ('12', '345') arrays; '12' → ('12', ''); '' stays ''."""
+    parts = pc.split_pattern(pc.binary_join_element_wise(arr, ".", ""), ".", max_splits=1)
+    return pc.list_element(parts, 0), pc.replace_substring(pc.list_element(parts, 1), ".", "")

@@ -9,12 +9,12 @@ import re
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ..schema import ENTRY, INSTANT
+from ..schema import ENTRY
 from . import graph as G
-from .base import dec_text_ns
-from .fields import parse_fields
-from .ftrace import FtraceReader, _np
+from .base import decimal_ns, null_if_empty
+from .ftrace import FtraceReader, _np, _split_dec
 
 _TC_HEADER = re.compile(r"^(?:\s*\S+\.dat:\s*)?cpus=\d+\s*$|^version = \d+\s*$|^CPU \d+ is empty\s*$")
 
@@ -94,35 +94,48 @@ class TraceCmdReader(FtraceReader):
 
     def fill_payload(self, cols, p, kinds, n):
         graph = (kinds == "funcgraph") | (kinds == "funcgraph_raw")
+        if graph.any():
+            self._graph_events(cols, p, kinds, graph)
+            keep = ~graph
+            sel = pa.array(keep)
+            p = p.filter(sel)
+            kinds = kinds[keep]
+            n = int(keep.sum())
         fn = kinds == "function"
-        super().fill_payload(cols, p, np.where(fn | graph, "other", kinds), n)
+        if n and fn.all():
+            # the common case (function plugin output) stays vectorized
+            cols["kind"] = pa.array(np.full(n, ENTRY, object))
+            cols["event"] = pa.array(np.full(n, "function", object))
+            cols["name"] = p["tc_symbol"]
+            cols["caller"] = null_if_empty(p["parent_symbol"])
+            for k in ("fields", "text", "retval"):
+                cols[k] = None
+            pad = pc.utf8_length(p["func_pad"]).to_numpy(zero_copy_only=False)
+            extra = pad - (self.FUNC_COLUMN - len("function:"))
+            cols["depth"] = pa.array(extra // 3, pa.int32(), mask=extra < 0)
+            return
+        super().fill_payload(cols, p, np.where(fn, "other", kinds), n)
         tsym = _np(p["tc_symbol"])
         parent = _np(p["parent_symbol"])
         pad = _np(p["func_pad"])
+        depth = [None] * n
         for i in np.flatnonzero(fn).tolist():
             cols["kind"][i], cols["event"][i] = ENTRY, "function"
             cols["name"][i] = tsym[i]
             cols["caller"][i] = parent[i] or None
             cols["text"][i] = cols["fields"][i] = None
-        if fn.any():
             # the function plugin's indentation: 3 spaces per (guessed) call level
-            depth = [None] * n
-            for i in np.flatnonzero(fn).tolist():
-                extra = len(pad[i]) - (self.FUNC_COLUMN - len("function:"))
-                depth[i] = extra // 3 if extra >= 0 else None
+            extra = len(pad[i]) - (self.FUNC_COLUMN - len("function:"))
+            depth[i] = extra // 3 if extra >= 0 else None
+        if fn.any():
             cols["depth"] = depth
-        if graph.any():
-            self._graph_events(cols, p, kinds, graph, n)
 
-    def _graph_events(self, cols, p, kinds, graph, n):
+    def _graph_events(self, cols, p, kinds, graph):
         """funcgraph events become a batch for the GraphBuilder; their rows are dropped here."""
-        gi = np.flatnonzero(graph)
-        m = len(gi)
-        b = G.empty_batch(m)
         sel = pa.array(graph)
-
-        def col(k):
-            return _np(p[k].filter(sel))
+        q = p.filter(sel)
+        m = int(graph.sum())
+        b = G.empty_batch(m)
         b["line"] = _np(cols["line"].filter(sel)).astype(np.int64)
         b["cpu"] = _np(cols["cpu"].filter(sel).fill_null(-1)).astype(np.int64)
         b["tid"] = _np(cols["tid"].filter(sel).fill_null(-1)).astype(np.int64)
@@ -133,59 +146,57 @@ class TraceCmdReader(FtraceReader):
         b["tres"] = _np(cols["ts_res_ns"].filter(sel).fill_null(0)).astype(np.int64)
         if cols.get("flags") is not None:
             b["flags"] = _np(cols["flags"].filter(sel))
-        pretty = kinds[gi] == "funcgraph"
+        pretty = kinds[graph] == "funcgraph"
         # pretty: "funcgraph_entry: 2.599 us | f();"  /  "funcgraph_exit: + 27.469 us | }"
-        dur_txt = col("duration")
-        indent = np.array([len(x) for x in col("indent")], np.int64)
-        gentry, gleaf, gexit = (col(k) != "" for k in ("graph_entry", "graph_leaf", "graph_exit"))
-        gfunc, tail = col("gfunc"), col("tail_func")
-        retv, eret, ctext = col("retval"), col("exit_retval"), col("comment_text")
-        # raw (-R): "func=X depth=N" / "... calltime=0x… rettime=0x…"
-        ev, body = col("event_name"), col("body")
+        gentry, gleaf, gexit = (_nz(q[k]) for k in ("graph_entry", "graph_leaf", "graph_exit"))
         kind = np.full(m, G.COMMENT, np.int8)
-        for j in range(m):
-            if pretty[j]:
-                if dur_txt[j]:
-                    b["dur"][j], b["dres"][j] = dec_text_ns(dur_txt[j], 3)
-                    b["dur_ok"][j] = True
-                b["depth"][j] = max(0, (indent[j] - 2) // 2)
-                if gentry[j]:
-                    kind[j], b["name"][j] = G.ENTRY, gfunc[j]
-                elif gleaf[j]:
-                    kind[j], b["name"][j], b["retval"][j] = G.LEAF, gfunc[j], retv[j] or None
-                elif gexit[j]:
-                    kind[j], b["name"][j], b["retval"][j] = G.EXIT, tail[j] or None, eret[j] or None
-                else:
-                    b["name"][j], b["text"][j] = "comment", ctext[j].strip()
-                if kind[j] == G.ENTRY:
-                    b["dur_ok"][j] = False
-            else:
-                f = dict(parse_fields(ev[j], body[j]))
-                b["name"][j] = f.get("func") or None
-                d = f.get("depth", "")
-                b["depth"][j] = int(d, 0) if d.lstrip("-").isdigit() or d.startswith("0x") else 0
+        kind[gentry], kind[gleaf], kind[gexit] = G.ENTRY, G.LEAF, G.EXIT
+        dur, dres = decimal_ns(*_split_dec(q["duration"]), 3)
+        b["dur"] = _np(dur.fill_null(0)).astype(np.int64)
+        b["dres"] = _np(dres.fill_null(0)).astype(np.int64)
+        b["dur_ok"] = _nz(q["duration"]) & (kind != G.ENTRY)
+        indent = _np(pc.utf8_length(q["indent"])).astype(np.int64)
+        b["depth"] = np.maximum(0, (indent - 2) // 2)
+        name = _np(null_if_empty(q["gfunc"]))
+        name = np.where(gexit, _np(null_if_empty(q["tail_func"])), name)
+        b["retval"] = np.where(gexit, _np(null_if_empty(q["exit_retval"])),
+                               _np(null_if_empty(q["retval"])))
+        com = pretty & (kind == G.COMMENT)
+        if com.any():
+            ctext = _np(q["comment_text"])
+            for j in np.flatnonzero(com).tolist():
+                name[j], b["text"][j] = "comment", ctext[j].strip()
+        raw = ~pretty
+        if raw.any():
+            # raw (-R): "func=X depth=N" / "func=X depth=N overrun=0 calltime=0x… rettime=0x…"
+            body = q["body"]
+            kv = {k: _np(pc.extract_regex(body, rf"(?:^|\s){k}=(?P<v>\S+)").field("v")
+                         .fill_null("")) for k in ("func", "depth", "calltime", "rettime")}
+            ev = _np(q["event_name"])
+            for j in np.flatnonzero(raw).tolist():
+                name[j] = kv["func"][j] or None
+                d = kv["depth"][j]
+                b["depth"][j] = int(d, 0) if d else 0
                 if ev[j] == "funcgraph_entry":
                     kind[j] = G.ENTRY
-                else:
-                    kind[j] = G.EXIT
-                    try:
-                        call, ret = int(f["calltime"], 16), int(f["rettime"], 16)
-                    except (KeyError, ValueError):
-                        continue
-                    b["dur"][j], b["dres"][j], b["dur_ok"][j] = ret - call, 1, True
-                    b["ts"][j], b["tres"][j], b["ts_ok"][j] = ret, 1, True
-                    b["start"][j], b["start_ok"][j] = call, True
+                    continue
+                kind[j] = G.EXIT
+                try:
+                    call, ret = int(kv["calltime"][j], 16), int(kv["rettime"][j], 16)
+                except ValueError:
+                    continue
+                b["dur"][j], b["dres"][j], b["dur_ok"][j] = ret - call, 1, True
+                b["ts"][j], b["tres"][j], b["ts_ok"][j] = ret, 1, True
+                b["start"][j], b["start_ok"][j] = call, True
+        b["name"] = name
         b["kind"] = kind
         self._tc_batch = b
-        keep = ~graph
+        keep = pa.array(~graph)
         for k in list(cols):
             v = cols[k]
-            if v is None:
-                continue
-            if isinstance(v, list):
-                cols[k] = [x for x, kp in zip(v, keep) if kp]
-            else:
-                cols[k] = v.filter(pa.array(keep))
+            if v is not None:
+                cols[k] = [x for x, kp in zip(v, ~graph) if kp] if isinstance(v, list) \
+                    else v.filter(keep)
 
     def process(self, chunk):
         self._tc_batch = None
