@@ -166,8 +166,10 @@ class FtraceReader(Reader):
             for k, v in p.items():
                 if isinstance(v, tuple):
                     cols[k] = pa.array(v[0], mask=~v[1])
-                else:
+                elif isinstance(v, np.ndarray):
                     cols[k] = pa.array(v)
+                else:
+                    cols[k] = v
             tables.append(make_table(cols, m))
         if not tables:
             return None
@@ -389,7 +391,9 @@ class FtraceReader(Reader):
         b["cpu"] = _np(to_int(c["gcpu"])).astype(np.int64)
         if nonempty(c["gpid"]).any():
             b["tid"] = _np(to_int(c["gpid"]).fill_null(-1)).astype(np.int64)
-            b["comm"] = _np(null_if_empty(pc.utf8_trim_whitespace(c["gcomm"])))
+            b["comm"] = null_if_empty(pc.utf8_trim_whitespace(c["gcomm"]))
+        else:
+            b["comm"] = pa.nulls(n, pa.string())
         dur_ns, dur_res = decimal_ns(*_split_dec(c["duration"]), 3)
         b["dur_ok"] = nonempty(c["duration"])
         b["dur"] = _np(dur_ns.fill_null(0)).astype(np.int64)
@@ -398,29 +402,26 @@ class FtraceReader(Reader):
         # "|  f()" puts 2 spaces before depth 0; without the "|" column (" 1) f()") it is 1
         base = np.where(nonempty(c["gbar"]), 2, 1)
         b["depth"] = np.maximum(0, (indent - base) // 2)
-        if nonempty(c["gflags"]).any():
-            b["flags"] = _np(null_if_empty(c["gflags"]))
+        b["flags"] = null_if_empty(c["gflags"])
         entry, leaf, exit_ = nonempty(c["graph_entry"]), nonempty(c["graph_leaf"]), \
             nonempty(c["graph_exit"])
         kind = np.full(n, G.COMMENT, np.int8)
         kind[entry], kind[leaf], kind[exit_] = G.ENTRY, G.LEAF, G.EXIT
         b["kind"] = kind
-        name = _np(null_if_empty(c["gfunc"]))
-        if exit_.any():
-            tail = _np(null_if_empty(c["tail_func"]))
-            name = np.where(exit_, tail, name)
-        ret = _np(null_if_empty(c["retval"]))
-        if exit_.any():
-            ret = np.where(exit_, _np(null_if_empty(c["exit_retval"])), ret)
-        b["retval"] = ret
+        ex = pa.array(exit_)
+        b["name"] = pc.if_else(ex, null_if_empty(c["tail_func"]), null_if_empty(c["gfunc"]))
+        b["retval"] = pc.if_else(ex, null_if_empty(c["exit_retval"]), null_if_empty(c["retval"]))
+        b["text"] = pa.nulls(n, pa.string())
         com = kind == G.COMMENT
         if com.any():
             texts = _np(c["comment_text"])
+            name = np.array(b["name"].to_pylist(), object)
+            text = np.full(n, None, object)
             for i in np.flatnonzero(com).tolist():
                 t = texts[i].strip()
-                b["text"][i] = t
+                text[i] = t
                 name[i] = t.split(":", 1)[0] if re.match(r"^[\w:]+: ", t) else "comment"
-        b["name"] = name
+            b["name"], b["text"] = pa.array(name, pa.string()), pa.array(text, pa.string())
         has_abs = nonempty(c["abstime"])
         if has_abs.any():
             ts, tres = decimal_ns(*_split_dec(c["abstime"]), 9)

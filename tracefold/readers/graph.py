@@ -14,6 +14,7 @@ Two paths compute the same result:
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 from ..schema import CALL, INSTANT, NO_ENTRY, UNCLOSED
 
@@ -180,10 +181,11 @@ class GraphBuilder:
 
     def _record_row(self, b, i):
         g = lambda col, ok=None: (int(b[col][i]) if (ok is None or b[ok][i]) else None)  # noqa
+        sv = lambda col: _str_at(b[col], i)  # noqa
         self.record(int(b["kind"][i]), int(b["line"][i]), int(b["cpu"][i]), _none(b["tid"][i]),
-                    _none(b["pid"][i]), b["comm"][i], g("ts", "ts_ok"), g("tres", "ts_ok"),
-                    g("dur", "dur_ok"), g("dres", "dur_ok"), int(b["depth"][i]), b["name"][i],
-                    retval=b["retval"][i], flags=b["flags"][i], text=b["text"][i],
+                    _none(b["pid"][i]), sv("comm"), g("ts", "ts_ok"), g("tres", "ts_ok"),
+                    g("dur", "dur_ok"), g("dres", "dur_ok"), int(b["depth"][i]), sv("name"),
+                    retval=sv("retval"), flags=sv("flags"), text=sv("text"),
                     start=g("start", "start_ok"))
 
     # ================================================================== batches
@@ -220,6 +222,8 @@ class GraphBuilder:
         keys = tid.copy()
         if not unknown.any():
             return keys
+        if not isinstance(b["comm"], np.ndarray):
+            b["comm"] = np.array(b["comm"].to_pylist(), object)
         cpus = np.unique(b["cpu"][unknown])
         sw_by_cpu = {}
         for s in switches:
@@ -322,23 +326,32 @@ class GraphBuilder:
         # per-position attributes (carried frames + records)
         line = np.concatenate([np.array([f.line for f in carried], np.int64), b["line"][idx]])
 
-        def cat(col, from_frame, dtype=object):
+        def cat(col, from_frame, dtype):
             return np.concatenate([np.array([from_frame(f) for f in carried], dtype=dtype),
                                    b[col][idx]])
+        idx_arr = pa.array(idx)
+
+        def scat(col, from_frame=None):
+            """carried values + this group's values of a string column, as one Arrow array."""
+            head = pa.array([from_frame(f) for f in carried] if from_frame else [None] * nc,
+                            pa.string())
+            v = b[col]
+            body = pa.array(v[idx], pa.string()) if isinstance(v, np.ndarray) else v.take(idx_arr)
+            return pa.concat_arrays([head, body.cast(pa.string())])
         ts = cat("ts", lambda f: f.ts if f.ts is not None else 0, np.int64)
         ts_ok = cat("ts_ok", lambda f: f.ts is not None, bool)
         tres = cat("tres", lambda f: f.ts_res or 0, np.int64)
         tid = cat("tid", lambda f: f.tid if f.tid is not None else -1, np.int64)
         pid = cat("pid", lambda f: f.pid if f.pid is not None else -1, np.int64)
-        comm = cat("comm", lambda f: f.comm)
         cpu = cat("cpu", lambda f: f.cpu, np.int64)
-        name = cat("name", lambda f: f.name)
-        flags = cat("flags", lambda f: f.flags)
+        comm = scat("comm", lambda f: f.comm)
+        name = scat("name", lambda f: f.name)
+        flags = scat("flags", lambda f: f.flags)
+        retval = scat("retval")
+        text = scat("text")
         dur = np.concatenate([np.zeros(nc, np.int64), b["dur"][idx]])
         dur_ok = np.concatenate([np.zeros(nc, bool), b["dur_ok"][idx]])
         dres = np.concatenate([np.zeros(nc, np.int64), b["dres"][idx]])
-        retval = np.concatenate([np.full(nc, None, object), b["retval"][idx]])
-        text = np.concatenate([np.full(nc, None, object), b["text"][idx]])
         start = np.concatenate([np.zeros(nc, np.int64), b["start"][idx]])
         start_ok = np.concatenate([np.zeros(nc, bool), b["start_ok"][idx]])
         kind = np.concatenate([np.zeros(nc, np.int8), b["kind"][idx]])
@@ -348,9 +361,11 @@ class GraphBuilder:
         leaf = kind == LEAF
         com = kind == COMMENT
         still_open = all_e & (closed_by < 0)
-        self.stacks[skey] = [Frame(int(line[p]), name[p], int(ts[p]) if ts_ok[p] else None,
+        self.stacks[skey] = [Frame(int(line[p]), name[p].as_py(),
+                                   int(ts[p]) if ts_ok[p] else None,
                                    int(tres[p]) if ts_ok[p] else None, int(all_depth[p]),
-                                   _none(tid[p]), _none(pid[p]), comm[p], int(cpu[p]), flags[p])
+                                   _none(tid[p]), _none(pid[p]), comm[p].as_py(), int(cpu[p]),
+                                   flags[p].as_py())
                              for p in np.flatnonzero(still_open).tolist()]
         rows = np.flatnonzero(e_closed | leaf | com)
         if not len(rows):
@@ -369,10 +384,8 @@ class GraphBuilder:
         r_ts[back] = ts[x][back] - dur[x][back]
         r_tres[back] = tres[x][back]
         r_ts_ok |= back
-        r_name = name[rows].copy()
-        noname = np.array([v is None for v in r_name], bool) & e_closed[rows]
-        if noname.any():
-            r_name[noname] = name[x][noname]
+        name_null = np.asarray(name.is_null().to_numpy(zero_copy_only=False), bool)
+        r_name = name.take(pa.array(np.where(name_null[rows] & e_closed[rows], x, rows)))
         is_call = ~com[rows]
         d_ok = dur_ok[x] & is_call
         ppos = parent_pos[rows]
@@ -385,10 +398,17 @@ class GraphBuilder:
             "ts_ns": (r_ts, r_ts_ok), "ts_res_ns": (r_tres, r_ts_ok),
             "dur_ns": (dur[x], d_ok), "dur_res_ns": (dres[x], d_ok),
             "pid": (pid[rows], pid[rows] >= 0), "tid": (tid[rows], tid[rows] >= 0),
-            "comm": comm[rows], "cpu": cpu[rows], "depth": all_depth[rows],
+            "comm": comm.take(pa.array(rows)), "cpu": cpu[rows], "depth": all_depth[rows],
             "parent_line": (np.where(ppos >= 0, line[np.maximum(ppos, 0)], 0), ppos >= 0),
-            "retval": retval[x], "text": text[rows], "flags": flags[rows],
+            "retval": retval.take(pa.array(x)), "text": text.take(pa.array(rows)),
+            "flags": flags.take(pa.array(rows)),
         })
+
+
+def _str_at(v, i):
+    if isinstance(v, np.ndarray):
+        return v[i]
+    return v[int(i)].as_py()
 
 
 def _same(a: str, b: str) -> bool:

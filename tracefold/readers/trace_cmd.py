@@ -139,13 +139,13 @@ class TraceCmdReader(FtraceReader):
         b["line"] = _np(cols["line"].filter(sel)).astype(np.int64)
         b["cpu"] = _np(cols["cpu"].filter(sel).fill_null(-1)).astype(np.int64)
         b["tid"] = _np(cols["tid"].filter(sel).fill_null(-1)).astype(np.int64)
-        b["comm"] = _np(cols["comm"].filter(sel))
+        b["comm"] = cols["comm"].filter(sel)
         ts = cols["ts_ns"].filter(sel)
         b["ts"] = _np(ts.fill_null(0)).astype(np.int64)
         b["ts_ok"] = _np(ts.is_valid())
         b["tres"] = _np(cols["ts_res_ns"].filter(sel).fill_null(0)).astype(np.int64)
-        if cols.get("flags") is not None:
-            b["flags"] = _np(cols["flags"].filter(sel))
+        b["flags"] = cols["flags"].filter(sel) if cols.get("flags") is not None else \
+            pa.nulls(m, pa.string())
         pretty = kinds[graph] == "funcgraph"
         # pretty: "funcgraph_entry: 2.599 us | f();"  /  "funcgraph_exit: + 27.469 us | }"
         gentry, gleaf, gexit = (_nz(q[k]) for k in ("graph_entry", "graph_leaf", "graph_exit"))
@@ -157,16 +157,18 @@ class TraceCmdReader(FtraceReader):
         b["dur_ok"] = _nz(q["duration"]) & (kind != G.ENTRY)
         indent = _np(pc.utf8_length(q["indent"])).astype(np.int64)
         b["depth"] = np.maximum(0, (indent - 2) // 2)
-        name = _np(null_if_empty(q["gfunc"]))
-        name = np.where(gexit, _np(null_if_empty(q["tail_func"])), name)
-        b["retval"] = np.where(gexit, _np(null_if_empty(q["exit_retval"])),
-                               _np(null_if_empty(q["retval"])))
+        ex = pa.array(gexit)
+        name = pc.if_else(ex, null_if_empty(q["tail_func"]), null_if_empty(q["gfunc"]))
+        b["retval"] = pc.if_else(ex, null_if_empty(q["exit_retval"]), null_if_empty(q["retval"]))
         com = pretty & (kind == G.COMMENT)
+        raw = ~pretty
+        if com.any() or raw.any():
+            name = np.array(name.to_pylist(), object)
+            b["text"] = np.full(m, None, object)
         if com.any():
             ctext = _np(q["comment_text"])
             for j in np.flatnonzero(com).tolist():
                 name[j], b["text"][j] = "comment", ctext[j].strip()
-        raw = ~pretty
         if raw.any():
             # raw (-R): "func=X depth=N" / "func=X depth=N overrun=0 calltime=0x… rettime=0x…"
             body = q["body"]
