@@ -48,6 +48,12 @@ def parse_fields(name: str, body: str) -> list[tuple[str, str]]:
             m = _WAKEUP.match(body)
             if m:
                 return [(k, v) for k, v in m.groupdict().items() if v is not None]
+    if name.startswith("sys_enter_"):
+        args = parse_syscall_args(body)
+        if args:
+            return args
+    if name.startswith("sys_exit_"):
+        return [("ret", body)]
     if name in ("sys_enter", "sys_exit"):
         m = _RAW_SYS_ENTER.match(body) or _RAW_SYS_EXIT.match(body)
         if m:

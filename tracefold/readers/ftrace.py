@@ -200,7 +200,8 @@ class FtraceReader(Reader):
         flines = line_nos[fidx]
         frame = _np(fcols["frame"])
         addr = _np(fcols["frame_addr"])
-        names = [f if f else a.strip("<>()") for f, a in zip(frame, addr)]
+        # a frame without a symbol is its address, written 0x…
+        names = [f if f else _addr(a) for f, a in zip(frame, addr)]
         if "event_line" not in matched:
             self.stats.skip("stack frame without its event", len(flines))
             return {}
@@ -371,15 +372,18 @@ class FtraceReader(Reader):
                 kind[i], event[i], name[i] = INSTANT, "stack_trace", "stack_trace"
             else:
                 self.tracepoint(i, ev[i], body[i] or hw[i], kind, event, name, fields, text,
-                                hwlat=bool(hw[i]))
+                                hwlat=bool(hw[i]), retval=retval)
 
-    def tracepoint(self, i, ev, body, kind, event, name, fields, text, hwlat=False):
+    def tracepoint(self, i, ev, body, kind, event, name, fields, text, hwlat=False,
+                   retval=None):
         if hwlat:
             ev = "hwlat"
         kind[i] = INSTANT
         event[i] = name[i] = ev
         text[i] = body
         fields[i] = parse_fields(ev, body)
+        if retval is not None and ev.startswith("sys_exit_"):
+            retval[i] = body.strip()
 
     # ------------------------------------------------------------------ function_graph
     def graph_rows(self, ln, c):
@@ -524,6 +528,12 @@ class FtraceReader(Reader):
             if h["entries_written"] > h["entries_in_buffer"]:
                 self.stats.warnings["ring buffer overwritten (entries-written > entries-in-buffer)"] = \
                     h["entries_written"] - h["entries_in_buffer"]
+
+
+def _addr(text: str) -> str:
+    """'<00007f9bd8cdd350>' / '(ffffffff8718f2e5)' / '0xffff…' → '0x7f9bd8cdd350'."""
+    a = text.strip("<>()")
+    return a if a.startswith("0x") else "0x" + (a.lstrip("0") or "0")
 
 
 def _split_dec(arr):

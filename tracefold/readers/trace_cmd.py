@@ -115,6 +115,13 @@ class TraceCmdReader(FtraceReader):
             cols["depth"] = pa.array(extra // 3, pa.int32(), mask=extra < 0)
             return
         super().fill_payload(cols, p, np.where(fn, "other", kinds), n)
+        for i, (ev, f) in enumerate(zip(cols["event"], cols["fields"])):
+            if ev == "function" and f and f[0][0] == "ip":
+                # report -R: "function: ip=ksys_read parent_ip=do_syscall_64"
+                d = dict(f)
+                cols["kind"][i], cols["name"][i] = ENTRY, d["ip"]
+                cols["caller"][i] = d.get("parent_ip")
+                cols["fields"][i] = cols["text"][i] = None
         tsym = _np(p["tc_symbol"])
         parent = _np(p["parent_symbol"])
         pad = _np(p["func_pad"])
