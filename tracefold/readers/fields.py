@@ -21,6 +21,13 @@ _RAW_SYS_EXIT = re.compile(r"^NR (?P<id>-?\d+) = (?P<ret>-?\w+)$")
 _PROBE = re.compile(r"^\((?P<ip>[^()]*)\)(?: (?P<rest>.*))?$")
 _MARK = re.compile(r"^(?P<phase>[BESFC])(?:\|(?P<pid>-?\d+)(?:\|(?P<name>[^|]*)(?:\|(?P<value>.*))?)?)?\s*$")
 _SYSCALL_ARG = re.compile(r"(\w+): ([^,]*)")
+# block layer: "202,1 W 0 () 12862464 + 8 [supervise]" (rq), "8,0 R 123 + 8 [dd]" (bio)
+_BLOCK = re.compile(r"^(?P<dev>\d+,\d+) (?P<rwbs>\S+) (?:(?P<bytes>\d+) \((?P<cmd>[^)]*)\) )?"
+                    r"(?P<sector>\d+) \+ (?P<nr_sector>\d+)(?: (?P<extra>[^\[].*?))?"
+                    r"(?: \[(?P<comm>[^\]]*)\])?\s*$")
+# ext4 / jbd2 style "dev 8,13 ino 5898483 pos 0 len 4096": word, value, word, value …
+_PAIRS = re.compile(r"^(?:[a-z_]+ \S+)(?: [a-z_]+ \S+)*\s*$")
+_BRACKET_KV = re.compile(r"\[(\w+)=([^\]]*)\]")
 
 
 def parse_kv(body: str) -> list[tuple[str, str]]:
@@ -31,7 +38,10 @@ def parse_kv(body: str) -> list[tuple[str, str]]:
     out = []
     for i, m in enumerate(keys):
         end = keys[i + 1].start() if i + 1 < len(keys) else len(body)
-        out.append((m.group(1), body[m.end():end].rstrip(" ,")))
+        v = body[m.end():end].rstrip(" ,\n\t")
+        if v.endswith(" ==>"):          # raw sched_switch: "prev_state=S ==> next_comm=…"
+            v = v[:-4]
+        out.append((m.group(1), v))
     return out
 
 
@@ -63,7 +73,7 @@ def parse_fields(name: str, body: str) -> list[tuple[str, str]]:
         m = _MARK.match(msg)
         if m:
             return [(k, v) for k, v in m.groupdict().items() if v is not None]
-        return [("msg", msg)]
+        return parse_kv(msg) or [("msg", msg)]
     if body.startswith("("):
         m = _PROBE.match(body)
         if m:
@@ -71,8 +81,30 @@ def parse_fields(name: str, body: str) -> list[tuple[str, str]]:
             if m.group("rest"):
                 out += parse_kv(m.group("rest"))
             return out
+    if name.startswith("block_"):
+        m = _BLOCK.match(body)
+        if m:
+            return [(k, v) for k, v in m.groupdict().items() if v is not None]
     kv = parse_kv(body)
-    return kv if kv else [("msg", body)]
+    if kv:
+        # "vec=3 [action=NET_RX]": the bracketed pair is a field too
+        kv = [(k, _BRACKET_KV.sub("", v).strip()) if "[" in v and "=" in v else (k, v)
+              for k, v in kv]
+        kv += _BRACKET_KV.findall(body) if "[" in body and not body.startswith("[") else []
+        return _dedup(kv)
+    if _PAIRS.match(body):
+        words = body.split()
+        return list(zip(words[0::2], words[1::2]))
+    return [("msg", body)]
+
+
+def _dedup(pairs):
+    seen, out = set(), []
+    for k, v in pairs:
+        if k not in seen:
+            seen.add(k)
+            out.append((k, v))
+    return out
 
 
 def parse_syscall_args(args: str) -> list[tuple[str, str]]:
