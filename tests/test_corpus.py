@@ -9,11 +9,17 @@ import tracefold
 import tracefold.source as source
 from conftest import SAMPLES, need_shared
 
-FORMATS = ("ftrace", "trace-cmd")
+FORMATS = ("ftrace", "trace-cmd", "uftrace")
 
 # Files whose MANIFEST label cannot be met by a correct reader (reason given); they are still
 # read and checked for the line-accounting invariant.
+PROGRAM_OUTPUT = "labelled clean, but the traced program's own stdout ('1', '1.000000') is " \
+                 "mixed into the replay; tracefold counts those lines as unrecognized"
 LABEL_CONFLICTS = {
+    "uftrace/uftrace-tests/replay/t131_lib_dlopen1.txt": PROGRAM_OUTPUT,
+    "uftrace/uftrace-tests/replay/t168_lib_nested.txt": PROGRAM_OUTPUT,
+    "uftrace/uftrace-tests/replay/t182_thread_exit.txt": PROGRAM_OUTPUT,
+    "uftrace/uftrace-tests/replay/t192_lib_name.txt": PROGRAM_OUTPUT,
     "ftrace/extracted/ftrace-rst-function-empty-trace-header.txt":
         "labelled clean (events > 0) but the file is only the header of an empty trace",
     "trace-cmd/trappy/trace_empty.txt":
@@ -73,7 +79,7 @@ def _tables_equal(a: pa.Table, b: pa.Table):
         assert sa.column(name).to_pylist() == sb.column(name).to_pylist(), name
 
 
-@pytest.mark.parametrize("path", [r[0] for r in ROWS if r[2] in ("clean", "edited")][:60]
+@pytest.mark.parametrize("path", [r[0] for r in ROWS if r[2] in ("clean", "edited")][::4]
                          or [pytest.param("", marks=pytest.mark.skip(reason="no corpus"))])
 def test_chunking_does_not_change_the_result(path, monkeypatch):
     """Reading in 2 KB chunks (calls, stack blocks and messages cut across chunks) gives the

@@ -4,8 +4,9 @@ from __future__ import annotations
 from ..source import InputError, check_text, read_head
 from .ftrace import FtraceReader
 from .trace_cmd import TraceCmdReader
+from .uftrace import UftraceReader
 
-READERS = {r.format: r for r in (FtraceReader, TraceCmdReader)}
+READERS = {r.format: r for r in (FtraceReader, TraceCmdReader, UftraceReader)}
 MIN_SCORE = 0.2
 
 

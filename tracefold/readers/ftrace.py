@@ -25,6 +25,7 @@ class FtraceReader(Reader):
     graph_event = "function_graph"
     INNER = {"event_line": "payload", "graph_line": "graph_body"}
     CAPTURE = ("graph_entry", "graph_leaf", "graph_exit")
+    RULE_CAPTURE: dict = {}
 
     def __init__(self, path="?"):
         super().__init__(path)
@@ -77,7 +78,8 @@ class FtraceReader(Reader):
                 break
             sub = lines if len(left) == n else lines.take(pa.array(left))
             inner = self.INNER.get(rule)
-            mask, cols = self.fast(sub, rule, (inner,) if inner else ())
+            mask, cols = self.fast(sub, rule, (inner,) if inner else (),
+                                   self.RULE_CAPTURE.get(rule, ()))
             if inner and mask.any():
                 # second stage: the opaque sub-rule on the captured text
                 imask, icols = self.fast(cols[inner], inner, (), self.CAPTURE)
@@ -119,11 +121,7 @@ class FtraceReader(Reader):
         if "event_line" in matched:
             idx, cols = matched["event_line"]
             tables += self.event_rows(line_nos[idx], cols, stacks)
-        batch = None
-        if "graph_line" in matched:
-            idx, cols = matched["graph_line"]
-            batch = self.graph_rows(line_nos[idx], cols)
-        tables += self.rare_rows(batch)
+        tables += self.rare_rows(self.graph_batch(matched, line_nos))
         tables.append(self._graph_table())
         tables = [t for t in tables if t is not None and t.num_rows]
         if not tables:
@@ -386,6 +384,12 @@ class FtraceReader(Reader):
             retval[i] = body.strip()
 
     # ------------------------------------------------------------------ function_graph
+    def graph_batch(self, matched, line_nos):
+        if "graph_line" not in matched:
+            return None
+        idx, cols = matched["graph_line"]
+        return self.graph_rows(line_nos[idx], cols)
+
     def graph_rows(self, ln, c):
         """Graph lines → a batch of records (numpy columns) for the GraphBuilder."""
         n = len(ln)

@@ -35,22 +35,41 @@ def empty_batch(n=0):
         "dur_ok": np.zeros(n, bool), "dres": np.zeros(n, np.int64),
         "depth": np.zeros(n, np.int64), "name": np.full(n, None, object),
         "retval": np.full(n, None, object), "flags": np.full(n, None, object),
-        "text": np.full(n, None, object), "start": np.zeros(n, np.int64),
+        "text": np.full(n, None, object), "args": np.full(n, None, object),
+        "start": np.zeros(n, np.int64),
         "start_ok": np.zeros(n, bool),
     }
 
 
-class Frame:
-    __slots__ = ("line", "name", "ts", "ts_res", "depth", "tid", "pid", "comm", "cpu", "flags")
+def merge_batches(batches):
+    """Concatenate record batches and put them in line order."""
+    out = {}
+    for k in batches[0]:
+        vals = [b[k] for b in batches]
+        if any(isinstance(v, (pa.Array, pa.ChunkedArray)) for v in vals):
+            vals = [v if isinstance(v, pa.Array) else pa.array(v, pa.string()) for v in vals]
+            out[k] = pa.concat_arrays([v.cast(pa.string()) for v in vals])
+        else:
+            out[k] = np.concatenate(vals)
+    order = np.argsort(out["line"], kind="stable")
+    for k, v in out.items():
+        out[k] = v.take(pa.array(order)) if isinstance(v, pa.Array) else v[order]
+    return out
 
-    def __init__(self, line, name, ts, ts_res, depth, tid, pid, comm, cpu, flags):
+
+class Frame:
+    __slots__ = ("line", "name", "ts", "ts_res", "depth", "tid", "pid", "comm", "cpu", "flags",
+                 "args")
+
+    def __init__(self, line, name, ts, ts_res, depth, tid, pid, comm, cpu, flags, args=None):
         self.line, self.name, self.ts, self.ts_res, self.depth = line, name, ts, ts_res, depth
         self.tid, self.pid, self.comm, self.cpu, self.flags = tid, pid, comm, cpu, flags
+        self.args = args
 
 
 OUT_COLS = ("line", "end_line", "kind", "event", "name", "ts_ns", "ts_res_ns", "dur_ns",
             "dur_res_ns", "pid", "tid", "comm", "cpu", "depth", "parent_line", "retval",
-            "text", "flags", "status")
+            "text", "flags", "status", "args")
 
 
 def _none(x):
@@ -58,8 +77,11 @@ def _none(x):
 
 
 class GraphBuilder:
-    def __init__(self, event="function_graph"):
+    def __init__(self, event="function_graph", exact_from_timestamps=False):
+        """``exact_from_timestamps``: entry and exit records carry the event times (uftrace
+        -f time), so a call's duration is exit - entry, exactly, in ns."""
         self.event = event
+        self.exact_ts = exact_from_timestamps
         self.stacks: dict = {}       # key (tid, or ("cpu", n)) -> [Frame] open calls
         self.current: dict = {}      # cpu -> (tid, comm) from context-switch banners
         self.rows = {c: [] for c in OUT_COLS}     # record-by-record output
@@ -75,8 +97,9 @@ class GraphBuilder:
         return rows, pieces
 
     def _emit(self, line, end_line, kind, name, ts, ts_res, dur, dur_res, tid, pid, comm, cpu,
-              depth, parent, retval=None, text=None, flags=None, status=None):
+              depth, parent, retval=None, text=None, flags=None, status=None, args=None):
         o = self.rows
+        o["args"].append(args)
         o["line"].append(line); o["end_line"].append(end_line); o["kind"].append(kind)
         o["event"].append(self.event if kind == CALL else "comment"); o["name"].append(name)
         o["ts_ns"].append(ts); o["ts_res_ns"].append(ts_res); o["dur_ns"].append(dur)
@@ -89,7 +112,7 @@ class GraphBuilder:
         self.unclosed += 1
         parent = stack[-1].line if stack else None
         self._emit(f.line, None, CALL, f.name, f.ts, f.ts_res, None, None, f.tid, f.pid, f.comm,
-                   f.cpu, f.depth, parent, flags=f.flags, status=UNCLOSED)
+                   f.cpu, f.depth, parent, flags=f.flags, status=UNCLOSED, args=f.args)
 
     def open_min_line(self):
         lines = [st[0].line for st in self.stacks.values() if st]
@@ -127,7 +150,7 @@ class GraphBuilder:
 
     # ================================================================== record by record
     def record(self, kind, line, cpu, tid, pid, comm, ts, ts_res, dur, dur_res, depth, name,
-               retval=None, flags=None, text=None, start=None):
+               retval=None, flags=None, text=None, start=None, args=None):
         """One graph record. For EXIT, ``ts`` is the exit time and ``start`` an exact entry
         time when the source has one (trace-cmd -R calltime)."""
         if tid is None and cpu in self.current:
@@ -142,11 +165,11 @@ class GraphBuilder:
             while stack and stack[-1].depth >= depth:
                 self._close_unclosed(stack.pop(), stack)
             if kind == ENTRY:
-                stack.append(Frame(line, name, ts, ts_res, depth, tid, pid, comm, cpu, flags))
+                stack.append(Frame(line, name, ts, ts_res, depth, tid, pid, comm, cpu, flags, args))
             else:
                 parent = stack[-1].line if stack else None
                 self._emit(line, None, CALL, name, ts, ts_res, dur, dur_res, tid, pid, comm, cpu,
-                           depth, parent, retval=retval, flags=flags)
+                           depth, parent, retval=retval, flags=flags, args=args)
         elif kind == EXIT:
             if depth is None:
                 depth = stack[-1].depth if stack else 0
@@ -155,6 +178,9 @@ class GraphBuilder:
             if stack and stack[-1].depth == depth and (not name or not stack[-1].name
                                                         or _same(stack[-1].name, name)):
                 f = stack.pop()
+                if (self.exact_ts and start is None and f.ts is not None and ts is not None
+                        and f.ts_res == 1 and ts_res == 1):
+                    dur, dur_res = ts - f.ts, 1
                 start_res = f.ts_res
                 if start is not None:
                     start_res = 1
@@ -165,7 +191,8 @@ class GraphBuilder:
                 parent = stack[-1].line if stack else None
                 self._emit(f.line, line, CALL, f.name or name, start, start_res, dur, dur_res,
                            f.tid if f.tid is not None else tid, f.pid if f.pid is not None else pid,
-                           f.comm or comm, f.cpu, depth, parent, retval=retval, flags=f.flags)
+                           f.comm or comm, f.cpu, depth, parent, retval=retval, flags=f.flags,
+                           args=f.args)
             else:
                 self.orphans += 1
                 if start is None:
@@ -176,17 +203,17 @@ class GraphBuilder:
                            flags=flags, status=NO_ENTRY)
         elif kind == COMMENT:
             parent = stack[-1].line if stack else None
-            self._emit(line, None, INSTANT, name, ts, ts_res, None, None, tid, pid, comm, cpu,
+            self._emit(line, None, INSTANT, name, ts, ts_res, dur, dur_res, tid, pid, comm, cpu,
                        depth, parent, text=text, flags=flags)
 
     def _record_row(self, b, i):
         g = lambda col, ok=None: (int(b[col][i]) if (ok is None or b[ok][i]) else None)  # noqa
         sv = lambda col: _str_at(b[col], i)  # noqa
-        self.record(int(b["kind"][i]), int(b["line"][i]), int(b["cpu"][i]), _none(b["tid"][i]),
+        self.record(int(b["kind"][i]), int(b["line"][i]), _none(b["cpu"][i]), _none(b["tid"][i]),
                     _none(b["pid"][i]), sv("comm"), g("ts", "ts_ok"), g("tres", "ts_ok"),
                     g("dur", "dur_ok"), g("dres", "dur_ok"), int(b["depth"][i]), sv("name"),
                     retval=sv("retval"), flags=sv("flags"), text=sv("text"),
-                    start=g("start", "start_ok"))
+                    start=g("start", "start_ok"), args=sv("args"))
 
     # ================================================================== batches
     def feed_batch(self, b: dict, switches=(), losts=()):
@@ -343,12 +370,13 @@ class GraphBuilder:
         tres = cat("tres", lambda f: f.ts_res or 0, np.int64)
         tid = cat("tid", lambda f: f.tid if f.tid is not None else -1, np.int64)
         pid = cat("pid", lambda f: f.pid if f.pid is not None else -1, np.int64)
-        cpu = cat("cpu", lambda f: f.cpu, np.int64)
+        cpu = cat("cpu", lambda f: f.cpu if f.cpu is not None else -1, np.int64)
         comm = scat("comm", lambda f: f.comm)
         name = scat("name", lambda f: f.name)
         flags = scat("flags", lambda f: f.flags)
         retval = scat("retval")
         text = scat("text")
+        args = scat("args", lambda f: f.args)
         dur = np.concatenate([np.zeros(nc, np.int64), b["dur"][idx]])
         dur_ok = np.concatenate([np.zeros(nc, bool), b["dur_ok"][idx]])
         dres = np.concatenate([np.zeros(nc, np.int64), b["dres"][idx]])
@@ -364,8 +392,8 @@ class GraphBuilder:
         self.stacks[skey] = [Frame(int(line[p]), name[p].as_py(),
                                    int(ts[p]) if ts_ok[p] else None,
                                    int(tres[p]) if ts_ok[p] else None, int(all_depth[p]),
-                                   _none(tid[p]), _none(pid[p]), comm[p].as_py(), int(cpu[p]),
-                                   flags[p].as_py())
+                                   _none(tid[p]), _none(pid[p]), comm[p].as_py(), _none(cpu[p]),
+                                   flags[p].as_py(), args[p].as_py())
                              for p in np.flatnonzero(still_open).tolist()]
         rows = np.flatnonzero(e_closed | leaf | com)
         if not len(rows):
@@ -387,7 +415,15 @@ class GraphBuilder:
         name_null = np.asarray(name.is_null().to_numpy(zero_copy_only=False), bool)
         r_name = name.take(pa.array(np.where(name_null[rows] & e_closed[rows], x, rows)))
         is_call = ~com[rows]
-        d_ok = dur_ok[x] & is_call
+        d_ok = dur_ok[x].copy()
+        r_dur = dur[x].copy()
+        r_dres = dres[x].copy()
+        # entry and exit both carry ns timestamps (uftrace -f time): exit - entry is exact
+        exact = e_closed[rows] & ts_ok[rows] & ts_ok[x] & (tres[rows] == 1) & (tres[x] == 1) \
+            & ~start_ok[x] & self.exact_ts
+        r_dur[exact] = ts[x][exact] - ts[rows][exact]
+        r_dres[exact] = 1
+        d_ok |= exact
         ppos = parent_pos[rows]
         self.pieces.append({
             "line": line[rows],
@@ -396,12 +432,13 @@ class GraphBuilder:
             "event": np.where(is_call, self.event, "comment").astype(object),
             "name": r_name,
             "ts_ns": (r_ts, r_ts_ok), "ts_res_ns": (r_tres, r_ts_ok),
-            "dur_ns": (dur[x], d_ok), "dur_res_ns": (dres[x], d_ok),
+            "dur_ns": (r_dur, d_ok), "dur_res_ns": (r_dres, d_ok),
             "pid": (pid[rows], pid[rows] >= 0), "tid": (tid[rows], tid[rows] >= 0),
-            "comm": comm.take(pa.array(rows)), "cpu": cpu[rows], "depth": all_depth[rows],
+            "comm": comm.take(pa.array(rows)), "cpu": (cpu[rows], cpu[rows] >= 0),
+            "depth": all_depth[rows],
             "parent_line": (np.where(ppos >= 0, line[np.maximum(ppos, 0)], 0), ppos >= 0),
             "retval": retval.take(pa.array(x)), "text": text.take(pa.array(rows)),
-            "flags": flags.take(pa.array(rows)),
+            "flags": flags.take(pa.array(rows)), "args": args.take(pa.array(rows)),
         })
 
 

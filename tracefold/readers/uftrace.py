@@ -1,0 +1,185 @@
+"""uftrace replay text: grammar ``grammars/uftrace.lark``.
+
+Calls nest per thread (TID column); durations are exact where the replay has the TIMESTAMP
+field (exit − entry in ns), otherwise the printed duration with its precision (``%7.3f`` in
+the printed unit: ``1.265 ms`` is µs-precise).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import MARKER
+from . import graph as G
+from .base import decimal_ns, nonempty, null_if_empty, to_int
+from .ftrace import FtraceReader, _np, _split_dec
+
+_UNIT_EXP = {"ns": 0, "us": 3, "ms": 6, "s": 9}
+_LOST = re.compile(r"^LOST (\d+) records")
+
+
+class UftraceReader(FtraceReader):
+    format = "uftrace"
+    grammar = "uftrace"
+    description = "uftrace replay text (any -f fields, -a arguments, -K kernel functions)"
+    graph_event = "uftrace"
+    INNER = {"replay_line": "body"}
+    CAPTURE = ("call_entry", "call_leaf", "call_exit", "event_comment")
+    RULE_CAPTURE = {"flat_record": ("flat_entry", "flat_exit", "flat_event")}
+
+    def __init__(self, path="?"):
+        super().__init__(path)
+        self.graph = G.GraphBuilder(self.graph_event, exact_from_timestamps=True)
+        self.order = ["replay_line", "flat_record"]
+        self.hits = {r: 0 for r in self.order}
+        self.columns = None          # from "# DURATION TID … FUNCTION"
+
+    @classmethod
+    def is_applicable(cls, lines):
+        g = cls._grammar()
+        rx = re.compile(g.regex("replay_line", (), True, ("body",)))
+        body = re.compile(g.regex("body"))
+        content = [ln for ln in lines if ln.strip()][:200]
+        if not content:
+            return 0.0
+        if re.match(r"^#\s+(DURATION|TID|TIMESTAMP|ADDRESS|ELAPSED|TIMEDELTA)\b.*FUNCTION", content[0]):
+            return 0.95
+        flat = re.compile(g.regex("flat_record"))
+        if sum(1 for ln in content if flat.match(ln)) > 0.8 * len(content):
+            return 0.9
+        bar = none = 0
+        for ln in content:
+            m = rx.match(ln)
+            if not m:
+                continue
+            if m.group("bar"):
+                bar += 1
+            elif body.match(ln.strip()) and not ln.lstrip().startswith(("#", "=>")):
+                none += 1
+        return max(0.85 * bar / len(content), 0.5 * none / len(content))
+
+    def hold(self, b: bytes) -> bool:
+        return False
+
+    # ------------------------------------------------------------------ lines → records
+    def graph_batch(self, matched, line_nos):
+        for _, rule, f in self._rare_lines:
+            if rule == "column_header":
+                self.columns = f["column_names"].split()
+        batches = []
+        if "replay_line" in matched:
+            batches.append(self._replay_batch(matched["replay_line"], line_nos))
+        if "flat_record" in matched:
+            batches.append(self._flat_batch(matched["flat_record"], line_nos))
+        if not batches:
+            return None
+        return batches[0] if len(batches) == 1 else G.merge_batches(batches)
+
+    def _flat_batch(self, matched, line_nos):
+        """replay --flat: exact ns entry / exit times, explicit depth."""
+        idx, c = matched
+        ln = line_nos[idx]
+        n = len(ln)
+        self.stats.event_lines += n
+        b = G.empty_batch(n)
+        b["line"] = np.asarray(ln, np.int64)
+        b["cpu"] = np.full(n, -1, np.int64)
+        b["tid"] = _np(to_int(c["flat_tid"]).fill_null(-1)).astype(np.int64)
+        b["comm"] = pa.nulls(n, pa.string())
+        b["flags"] = pa.nulls(n, pa.string())
+        b["ts"] = _np(to_int(c["flat_time"]).fill_null(0)).astype(np.int64)
+        b["tres"] = np.ones(n, np.int64)
+        b["ts_ok"] = nonempty(c["flat_time"])
+        b["depth"] = _np(to_int(c["flat_depth"]).fill_null(0)).astype(np.int64)
+        exit_ = nonempty(c["flat_exit"])
+        kind = np.full(n, G.COMMENT, np.int8)
+        kind[nonempty(c["flat_entry"])] = G.ENTRY
+        kind[exit_] = G.EXIT
+        b["kind"] = kind
+        b["dur"] = _np(to_int(c["flat_dur"]).fill_null(0)).astype(np.int64)
+        b["dres"] = np.ones(n, np.int64)
+        b["dur_ok"] = exit_
+        ev = null_if_empty(c["flat_evname"])
+        b["name"] = pc.if_else(pa.array(kind == G.COMMENT), ev, null_if_empty(c["flat_name"]))
+        b["text"] = ev
+        return b
+
+    def _replay_batch(self, matched, line_nos):
+        idx, c = matched
+        ln = line_nos[idx]
+        n = len(ln)
+        self.stats.event_lines += n
+        b = G.empty_batch(n)
+        b["line"] = np.asarray(ln, np.int64)
+        b["cpu"] = np.full(n, -1, np.int64)
+        b["tid"] = _np(to_int(c["tid"]).fill_null(-1)).astype(np.int64)
+        task = null_if_empty(c["task"])
+        if self.columns and "MODULE" in self.columns and "TASK" not in self.columns:
+            task = pa.nulls(n, pa.string())       # a lone name column is the module
+        b["comm"] = task
+        b["flags"] = pa.nulls(n, pa.string())
+        # durations in their printed unit, exactly
+        dur = np.zeros(n, np.int64)
+        dres = np.zeros(n, np.int64)
+        unit = _np(c["dur_unit"])
+        ip, fr = _split_dec(c["dur_val"])
+        for u, e in _UNIT_EXP.items():
+            sel = unit == u
+            if sel.any():
+                v, r = decimal_ns(ip, fr, e)
+                dur[sel] = _np(v.fill_null(0))[sel]
+                dres[sel] = _np(r.fill_null(0))[sel]
+        b["dur"], b["dres"], b["dur_ok"] = dur, dres, nonempty(c["dur_val"])
+        has_ts = nonempty(c["timestamp"])
+        if has_ts.any():
+            ts, tres = decimal_ns(*_split_dec(c["timestamp"]), 9)
+            b["ts"] = _np(ts.fill_null(0)).astype(np.int64)
+            b["tres"] = _np(tres.fill_null(0)).astype(np.int64)
+            b["ts_ok"] = has_ts
+        indent = _np(pc.utf8_length(c["indent"])).astype(np.int64)
+        none_indent = _np(pc.utf8_length(c["none_indent"])).astype(np.int64)
+        has_bar = nonempty(c["bar"])
+        # "| main() {": one space before depth 0; -f none: no space
+        b["depth"] = np.where(has_bar, np.maximum(0, (indent - 1) // 2), none_indent // 2)
+        entry, leaf, exit_ = (nonempty(c[k]) for k in ("call_entry", "call_leaf", "call_exit"))
+        kind = np.full(n, G.COMMENT, np.int8)
+        kind[entry], kind[leaf], kind[exit_] = G.ENTRY, G.LEAF, G.EXIT
+        b["kind"] = kind
+        ex = pa.array(exit_)
+        name = pc.if_else(ex, null_if_empty(c["tail"]), null_if_empty(c["func"]))
+        b["retval"] = pc.if_else(ex, null_if_empty(c["exit_retval"]), null_if_empty(c["retval"]))
+        args = null_if_empty(c["args"])
+        # "()" is no argument at all; arguments recorded with -a/-A keep their parentheses
+        b["args"] = pc.if_else(pc.equal(args, "()"), None, args)
+        com = kind == G.COMMENT
+        text = pa.nulls(n, pa.string())
+        if com.any():
+            ev = _np(c["event"])
+            name = np.array(name.to_pylist(), object)
+            text_np = np.full(n, None, object)
+            for i in np.flatnonzero(com).tolist():
+                text_np[i] = name[i] = ev[i]
+                m = _LOST.match(ev[i])
+                if m:
+                    self.stats.lost_events += int(m.group(1))
+                    name[i] = "lost_events"
+            name = pa.array(name, pa.string())
+            text = pa.array(text_np, pa.string())
+        b["name"], b["text"] = name, text
+        return b
+
+    def rare_line(self, line, rule, f, rows):
+        if rule == "column_header":
+            self.stats.skip("header/comment")
+        elif rule == "task_separator":
+            self.stats.skip("task separator (--task-newline)")
+        elif rule.startswith("remaining_"):
+            self.stats.skip("list of functions open when tracing stopped")
+        elif rule == "diagnostic":
+            self.stats.skip("uftrace diagnostic message")
+            self.stats.warnings["uftrace diagnostic messages in the input"] += 1
+        else:
+            super().rare_line(line, rule, f, rows)
