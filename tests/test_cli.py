@@ -1,5 +1,6 @@
 """The command line on good and bad input: clear one-line errors, atomic outputs, stdin/gz."""
 import gzip
+import tracefold
 import json
 
 import pyarrow.parquet as pq
@@ -21,7 +22,7 @@ def test_convert_writes_parquet_with_schema_version(tmp_path):
     assert p.returncode == 0, p.stderr
     pf = pq.ParquetFile(out)
     meta = pf.metadata.metadata
-    assert meta[b"tracefold.schema_version"] == b"1"
+    assert meta[b"tracefold.schema_version"] == tracefold.SCHEMA_VERSION.encode()
     info = json.loads(meta[b"tracefold.info"])
     assert info["format"] == "trace-cmd"
     t = pf.read()

@@ -9,13 +9,16 @@ import tracefold
 import tracefold.source as source
 from conftest import SAMPLES, need_shared
 
-FORMATS = ("ftrace", "trace-cmd", "uftrace")
+FORMATS = ("ftrace", "trace-cmd", "uftrace", "perf-script")
 
 # Files whose MANIFEST label cannot be met by a correct reader (reason given); they are still
 # read and checked for the line-accounting invariant.
 PROGRAM_OUTPUT = "labelled clean, but the traced program's own stdout ('1', '1.000000') is " \
                  "mixed into the replay; tracefold counts those lines as unrecognized"
 LABEL_CONFLICTS = {
+    "../generated/perf-cpuloop/perf-script-fields.txt":
+        "labelled clean, but the file is empty (perf failed: see its .stderr); an empty input "
+        "is a clear error",
     "uftrace/uftrace-tests/replay/t131_lib_dlopen1.txt": PROGRAM_OUTPUT,
     "uftrace/uftrace-tests/replay/t168_lib_nested.txt": PROGRAM_OUTPUT,
     "uftrace/uftrace-tests/replay/t182_thread_exit.txt": PROGRAM_OUTPUT,
@@ -54,6 +57,8 @@ def test_manifest_file(path, fmt, kind, allowed):
     try:
         d = tracefold.info(full)
     except source.InputError as e:
+        if path in LABEL_CONFLICTS:
+            pytest.xfail(LABEL_CONFLICTS[path])
         assert kind in ("prose", "other", "malformed"), f"{path}: {e}"
         return
     assert d["lines"] == d["event_lines"] + sum(d["skipped"].values()) + d["unrecognized"], d
@@ -79,7 +84,8 @@ def _tables_equal(a: pa.Table, b: pa.Table):
         assert sa.column(name).to_pylist() == sb.column(name).to_pylist(), name
 
 
-@pytest.mark.parametrize("path", [r[0] for r in ROWS if r[2] in ("clean", "edited")][::4]
+@pytest.mark.parametrize("path", [r[0] for r in ROWS if r[2] in ("clean", "edited")
+                                  and r[0] not in LABEL_CONFLICTS][::4]
                          or [pytest.param("", marks=pytest.mark.skip(reason="no corpus"))])
 def test_chunking_does_not_change_the_result(path, monkeypatch):
     """Reading in 2 KB chunks (calls, stack blocks and messages cut across chunks) gives the

@@ -23,6 +23,13 @@ def test_every_fast_rule_compiles_for_python_and_re2():
                 re.compile(g.regex(inner))
 
 
+def test_every_grammar_builds_a_lark_parser():
+    for r in READERS.values():
+        g = load(r.grammar)
+        assert g.parser is not None
+        assert g.parse("")[0] == "blank"
+
+
 def test_regex_translation_constructs(tmp_path, monkeypatch):
     import tracefold.grammar as G
     (tmp_path / "t.lark").write_text(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 # kind values
 CALL = "call"          # a complete call: ts_ns (if known) + dur_ns
@@ -40,6 +40,8 @@ FIELDS = [
     pa.field("parent_line", pa.int64()),
     pa.field("caller", pa.string()),
     pa.field("stack", pa.list_(pa.string())),
+    pa.field("stack_addr", pa.list_(pa.string())),
+    pa.field("stack_dso", pa.list_(pa.string())),
     pa.field("args", pa.string()),
     pa.field("retval", pa.string()),
     pa.field("fields", pa.map_(pa.string(), pa.string())),

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from ..source import InputError, check_text, read_head
 from .ftrace import FtraceReader
+from .perf_script import PerfScriptReader
 from .trace_cmd import TraceCmdReader
 from .uftrace import UftraceReader
 
-READERS = {r.format: r for r in (FtraceReader, TraceCmdReader, UftraceReader)}
+READERS = {r.format: r for r in (FtraceReader, TraceCmdReader, UftraceReader, PerfScriptReader)}
 MIN_SCORE = 0.2
 
 
