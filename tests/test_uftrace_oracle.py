@@ -1,0 +1,131 @@
+"""uftrace reader against uftrace itself, on fresh recordings of our own programs.
+
+Every run compiles tests/programs/*.c with `gcc -pg`, records them with
+`uftrace record --no-sched` (and once with -a), and compares tracefold's reading of
+`uftrace replay -f time,duration,tid` with uftrace's own views of the same recording:
+`dump --flame-graph --sample-time=1ns` (self time per stack), `report` (per function total,
+self, calls) and `dump --chrome` (the calls, their nesting and exact times)."""
+import json
+import re
+import shutil
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+import tracefold
+from tracefold.analysis.callgraph import call_paths, function_report, self_time_by_path
+
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("uftrace") and shutil.which("gcc")),
+    reason="uftrace and gcc are needed (.ci/run installs uftrace with apt-get)")
+
+CASES = {
+    "recursive": (["recursive.c"], ["9"], []),
+    "threads": (["threads.c", "-pthread"], ["15"], []),
+    "fileio": (["fileio.c"], ["out.txt", "12"], []),
+    "recursive-args": (["recursive.c", "-g"], ["7"], ["-a"]),   # -a needs debug info
+}
+
+
+def _run(args, cwd):
+    p = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, (args, p.stderr)
+    return p.stdout
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def recording(request, tmp_path_factory):
+    name = request.param
+    src, argv, rec_opts = CASES[name]
+    d = tmp_path_factory.mktemp(name)
+    exe = d / "prog"
+    _run(["gcc", "-pg", "-O0", "-o", str(exe)] + [str(PROGRAMS / s) if s.endswith(".c") else s
+                                                  for s in src], d)
+    _run(["uftrace", "record", "--no-sched", *rec_opts, "-d", "u.data", str(exe), *argv], d)
+    replay = d / "replay.txt"
+    replay.write_text(_run(["uftrace", "replay", "-d", "u.data", "-f", "time,duration,tid"], d))
+    return {
+        "name": name, "dir": d, "replay": replay,
+        "flame": _run(["uftrace", "dump", "-d", "u.data", "--flame-graph",
+                       "--sample-time=1ns"], d),
+        "report": _run(["uftrace", "report", "-d", "u.data"], d),
+        "chrome": json.loads(_run(["uftrace", "dump", "-d", "u.data", "--chrome"], d)),
+    }
+
+
+def test_replay_is_fully_read(recording):
+    d = tracefold.info(recording["replay"])
+    assert d["format"] == "uftrace" and d["unrecognized"] == 0 and d["events"] > 5
+    t = tracefold.read(recording["replay"])
+    calls = t[t.kind == "call"]
+    assert calls.status.isna().all(), "every call closed in a complete recording"
+    assert (calls.ts_res_ns == 1).all() and (calls.dur_res_ns == 1).all()
+    if recording["name"] == "recursive-args":
+        fib = calls[calls.name == "fib"]
+        assert fib.args.notna().all() and fib.retval.notna().all()
+        assert {"(1)", "(0)"} <= set(fib.args)
+
+
+def test_self_time_per_stack_equals_uftrace_flame_graph(recording):
+    want = {}
+    for ln in recording["flame"].splitlines():
+        stack, _, w = ln.rpartition(" ")
+        want[stack] = want.get(stack, 0) + int(w)
+    got = self_time_by_path(tracefold.read_arrow(recording["replay"]))
+    got = {k: v for k, v in got.items() if v}
+    assert got == want
+
+
+def _report(text):
+    unit = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+    out = {}
+    for ln in text.splitlines():
+        m = re.match(r"^\s*([\d.]+) (ns|us|ms|s)\s+([\d.]+) (ns|us|ms|s)\s+(\d+)\s+(.+?)\s*$", ln)
+        if m:
+            out[m.group(6)] = (round(float(m.group(1)) * unit[m.group(2)]),
+                               round(float(m.group(3)) * unit[m.group(4)]), int(m.group(5)))
+    return out
+
+
+def test_function_report_equals_uftrace_report(recording):
+    want = _report(recording["report"])
+    got = function_report(tracefold.read_arrow(recording["replay"]))
+    assert set(got) == set(want)
+    for name, (total, self_, calls) in want.items():
+        g = got[name]
+        assert g["calls"] == calls, name
+        # uftrace prints %7.3f in the unit it picked: compare at that precision
+        assert abs(g["total_ns"] - total) <= max(1, total // 1000) + 1, (name, g, total)
+        assert abs(g["self_ns"] - self_) <= max(1, self_ // 1000) + 1, (name, g, self_)
+
+
+def test_calls_and_nesting_equal_uftrace_chrome(recording):
+    """Chrome B/E pairs per thread → (name, depth, start ns, duration ns) must be ours."""
+    want = defaultdict(list)
+    stacks = defaultdict(list)
+    for ev in recording["chrome"]["traceEvents"]:
+        if ev.get("ph") not in ("B", "E"):
+            continue
+        tid = ev.get("tid", ev["pid"])
+        ts = round(float(ev["ts"]) * 1000)
+        if ev["ph"] == "B":
+            stacks[tid].append((ev["name"], ts))
+        else:
+            name, start = stacks[tid].pop()
+            assert name == ev["name"]
+            want[tid].append((name, len(stacks[tid]), start, ts - start))
+    t = tracefold.read(recording["replay"])
+    calls = t[t.kind == "call"]
+    got = defaultdict(list)
+    for r in calls.itertuples():
+        got[r.tid].append((r.name, int(r.depth), int(r.ts_ns), int(r.dur_ns)))
+    assert set(got) == set(want)
+    for tid in want:
+        assert sorted(got[tid]) == sorted(want[tid])
+    # and the tree: every call's parent is the innermost call around it in time
+    paths = call_paths(tracefold.read_arrow(recording["replay"]))
+    assert all(len(p) == d + 1 for p, d in zip((paths[x] for x in calls.line), calls.depth))
