@@ -24,6 +24,8 @@ INPUTS = {
     "function": (SHARED / "generated/vm-ftrace-function-stack/trace-io.txt", "ftrace"),
     "function_graph": (SHARED / "generated/vm-ftrace-graph-hello-abstime-proc-tail/trace.txt", "ftrace"),
     "trace-cmd": (SHARED / "generated/vm-trace-cmd-graph-hello/report.txt", "trace-cmd"),
+    "uftrace": (SHARED / "generated/uftrace-threads/replay-time.txt", "uftrace"),
+    "perf-script": (SHARED / "generated/perf-cpuloop/perf-script-O0.txt", "perf-script"),
 }
 
 
@@ -31,6 +33,8 @@ def build(src: Path, target_mb: int, out: Path):
     lines = src.read_text().splitlines(keepends=True)
     head = [ln for ln in lines[:40] if ln.startswith("#") or ln.startswith("cpus=")]
     body = [ln for ln in lines if not (ln.startswith("#") or ln.startswith("cpus="))]
+    if body and body[-1].strip():
+        body.append("\n")            # keep perf script samples separated between repeats
     block = "".join(body).encode()
     with open(out, "wb") as f:
         f.write("".join(head).encode())
