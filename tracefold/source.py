@@ -96,7 +96,7 @@ def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
                 if cut <= 0:            # a line longer than the chunk: read more
                     carry = buf
                     continue
-                if hold is not None and len(buf) < 8 * chunk_bytes:
+                if hold is not None and len(buf) < max(8 * chunk_bytes, 4 << 20):
                     # a held line (stack frame, continuation) goes with the line before it
                     while cut > 0 and hold(buf[cut:cut + 200]):
                         cut = buf.rfind(b"\n", 0, cut - 1) + 1

@@ -36,7 +36,6 @@ class PerfScriptReader(Reader):
         # headers first: "dd 29776 666709.771979: …" would also read as a frame (dd is hex)
         self.order = ["sample_header", "frame"]
         self.hits = {r: 0 for r in self.order}
-        self._carry = None        # last sample of the previous chunk (its frames may follow)
 
     @classmethod
     def is_applicable(cls, lines):
@@ -119,62 +118,70 @@ class PerfScriptReader(Reader):
             self.stats.header.setdefault(m.group(1), m.group(2).strip())
 
     def _samples(self, matched, line_nos):
+        """Headers + frames → one row per sample, stacks built with Arrow list offsets."""
         st = self.stats
-        tables = []
-        if "sample_header" in matched:
-            hidx, c = matched["sample_header"]
-            hl = line_nos[hidx]
-        else:
-            hidx, c, hl = np.zeros(0, np.int64), None, np.zeros(0, np.int64)
-        frames = {}
+        if "sample_header" not in matched:
+            if "frame" in matched:
+                st.skip("stack frame without its sample", len(matched["frame"][0]))
+            return None
+        hidx, c = matched["sample_header"]
+        hl = line_nos[hidx]
+        n = len(hl)
+        st.event_lines += n
+        owners, addr, sym, dso = [], [], [], []
         if "frame" in matched:
             fidx, f = matched["frame"]
-            fl = line_nos[fidx]
-            owner = np.searchsorted(hl, fl) - 1
-            addr, sym, dso = _np(f["addr"]), _np(f["sym"]), _np(f["dso"])
-            orphan = owner < 0
-            if orphan.any():
-                if self._carry is not None:
-                    # frames of the last sample of the previous chunk
-                    frames[-1] = [(addr[i], sym[i], dso[i]) for i in np.flatnonzero(orphan)]
-                else:
-                    st.skip("stack frame without its sample", int(orphan.sum()))
-            st.event_lines += int((~orphan).sum()) + (int(orphan.sum()) if -1 in frames else 0)
-            for o, a, s_, d in zip(owner[~orphan].tolist(), addr[~orphan], sym[~orphan],
-                                   dso[~orphan]):
-                frames.setdefault(o, []).append((a, s_, d))
-        if -1 in frames:
-            self._carry_frames(frames.pop(-1))
-        if c is not None and len(hl):
-            t = self._flush_carry()
-            if t is not None:
-                tables.append(t)
-            st.event_lines += len(hl)
-            cols = self._header_columns(hl, c, frames)
-            # the last sample may get more frames from the next chunk: keep it back
-            n = len(hl)
-            last = {k: (v[n - 1:] if v is not None else None) for k, v in cols.items()}
-            self._carry = (last, frames.get(n - 1, []))
-            if n > 1:
-                tables.append(self._table({k: (v[:n - 1] if v is not None else None)
-                                           for k, v in cols.items()}, frames, n - 1))
-        if not tables:
-            return None
-        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+            owner = np.searchsorted(hl, line_nos[fidx]) - 1
+            ok = owner >= 0
+            if not ok.all():
+                # only frames printed without indentation can be cut from their sample
+                st.skip("stack frame without its sample", int((~ok).sum()))
+            st.event_lines += int(ok.sum())
+            sel = pa.array(ok)
+            owners.append(owner[ok])
+            addr.append(f["addr"].filter(sel))
+            sym.append(f["sym"].filter(sel))
+            dso.append(null_if_empty(f["dso"]).filter(sel))
+        # the sample's own ip/sym/dso printed on the header line (no -g)
+        has_inline = nonempty(c["isym"])
+        if has_inline.any():
+            sel = pa.array(has_inline)
+            owners.append(np.flatnonzero(has_inline))
+            addr.append(c["iaddr"].filter(sel))
+            sym.append(c["isym"].filter(sel))
+            dso.append(null_if_empty(c["idso"]).filter(sel))
+        cols = self._header_columns(hl, c, None)
+        if owners:
+            owner = np.concatenate(owners)
+            addr, sym, dso = (pa.concat_arrays(x) for x in (addr, sym, dso))
+            order = np.argsort(owner, kind="stable")
+            owner = owner[order]
+            counts = np.bincount(owner, minlength=n)
+            offsets = np.zeros(n + 1, np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            # perf prints the innermost frame first: reverse within each sample
+            k = np.arange(len(owner)) - offsets[owner]
+            perm = np.empty(len(owner), np.int64)
+            perm[offsets[owner] + counts[owner] - 1 - k] = order
+            empty = pa.array(counts == 0)
+            off = pa.array(offsets.astype(np.int32))
+            take = pa.array(perm)
 
-    def _carry_frames(self, more):
-        last, fr = self._carry
-        self._carry = (last, fr + more)
-
-    def _flush_carry(self):
-        if self._carry is None:
-            return None
-        last, fr = self._carry
-        self._carry = None
-        return self._table(last, {0: fr} if fr else {}, 1)
-
-    def finish(self):
-        return self._flush_carry()
+            def lists(values):
+                return pa.ListArray.from_arrays(off, values.take(take), mask=empty)
+            cols["stack"], cols["stack_addr"], cols["stack_dso"] = lists(sym), lists(addr), \
+                lists(dso)
+            leaf = pa.array(np.maximum(offsets[1:] - 1, 0))
+            cols["name"] = pc.if_else(empty, pa.nulls(n, pa.string()),
+                                      sym.take(take).take(leaf)) if len(perm) else None
+        payload = _np(cols["text"])
+        event = _np(cols["event"])
+        if any(x is not None for x in payload):
+            cols["fields"] = [parse_fields(event[i].split(":")[-1], payload[i]) if payload[i]
+                              else None for i in range(n)]
+        cols["format"] = pa.array(np.full(n, self.format, object))
+        cols["kind"] = pa.array(np.full(n, SAMPLE, object))
+        return make_table(cols, n)
 
     def _header_columns(self, hl, c, frames):
         n = len(hl)
@@ -193,38 +200,6 @@ class PerfScriptReader(Reader):
             "cpu": pc.cast(to_int(c["cpu"]), pa.int32()),
             "event": c["event"],
             "weight": pc.fill_null(period, 1),
-            "payload": null_if_empty(pc.utf8_trim_whitespace(c["payload"])),
-            "iaddr": c["iaddr"], "isym": c["isym"], "idso": c["idso"],
+            "text": null_if_empty(pc.utf8_trim_whitespace(c["payload"])),
         }
 
-    def _table(self, cols, frames, n):
-        stacks, addrs, dsos, names = [], [], [], []
-        isym, iaddr, idso = (_np(cols[k]) for k in ("isym", "iaddr", "idso"))
-        for i in range(n):
-            fr = frames.get(i)
-            if fr:
-                fr = fr[::-1]                     # perf prints the innermost frame first
-                stacks.append([x[1] for x in fr])
-                addrs.append([x[0] for x in fr])
-                dsos.append([x[2] or None for x in fr])
-            elif isym[i]:
-                stacks.append([isym[i]])
-                addrs.append([iaddr[i]])
-                dsos.append([idso[i] or None])
-            else:
-                stacks.append(None)
-                addrs.append(None)
-                dsos.append(None)
-            names.append(stacks[-1][-1] if stacks[-1] else None)
-        payload = _np(cols["payload"])
-        event = _np(cols["event"])
-        fields = [parse_fields(event[i].split(":")[-1], payload[i]) if payload[i] else None
-                  for i in range(n)]
-        out = {k: cols[k] for k in ("line", "ts_ns", "ts_res_ns", "pid", "tid", "comm", "cpu",
-                                    "event", "weight")}
-        out.update({
-            "format": [self.format] * n, "kind": [SAMPLE] * n, "name": names,
-            "stack": stacks, "stack_addr": addrs, "stack_dso": dsos,
-            "text": cols["payload"], "fields": fields,
-        })
-        return make_table(out, n)
