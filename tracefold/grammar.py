@@ -104,19 +104,47 @@ class LineGrammar:
     # ---------------------------------------------------------------- regex side
     @functools.lru_cache(maxsize=None)
     def regex(self, rule: str, opaque: tuple[str, ...] = (), anchor: bool = True,
-              capture: tuple[str, ...] = ()) -> str:
+              capture: tuple[str, ...] = (), absent: tuple[str, ...] = ()) -> str:
         """Regex (RE2- and Python-compatible) for one rule of the grammar.
 
         Named terminals and the ``opaque`` rules become named groups; other rules only when
         listed in ``capture`` (every group costs RE2 time on the hot path).
+        ``absent`` names symbols a file is known not to contain (e.g. columns its header does
+        not list): optional parts and alternatives that use them are left out, which gives a
+        smaller regex whose language is a subset of the rule's.
         """
         counts: dict[str, int] = {}
         self._capture = frozenset(capture) | frozenset(opaque)
+        self._absent = frozenset(absent)
         body = self._rule_re(rule, frozenset(opaque), counts, (), top=True)
         return f"^{body}$" if anchor else body
 
     def groups(self, rule: str, opaque: tuple[str, ...] = ()) -> list[str]:
         return list(re.compile(self.regex(rule, opaque)).groupindex)
+
+    def _uses_absent(self, tree) -> bool:
+        """True when every way of matching ``tree`` needs a symbol listed as absent."""
+        absent = getattr(self, "_absent", frozenset())
+        if not absent:
+            return False
+        return self._requires(tree, absent)
+
+    def _requires(self, t, absent) -> bool:
+        if isinstance(t, Tree):
+            d = t.data
+            if d == "expansions":
+                return all(self._requires(c, absent) for c in t.children)
+            if d == "expansion":
+                return any(self._requires(c, absent) for c in t.children)
+            if d == "value":
+                return self._requires(t.children[0], absent)
+            if d == "maybe":
+                return self._requires(t.children[0], absent)
+            if d == "expr":
+                return self._requires(t.children[0], absent)
+            return False
+        name = getattr(t, "name", None)
+        return name is not None and (strip_ns(name) in absent or strip_ns(name).lower() in absent)
 
     def _group(self, name: str, inner: str, counts: dict) -> str:
         g = strip_ns(name).lower()
@@ -146,17 +174,22 @@ class LineGrammar:
         if isinstance(t, Tree):
             d = t.data
             if d == "expansions":
-                alts = [rec(c) for c in t.children]
+                kids = [c for c in t.children if not self._uses_absent(c)] or t.children[:1]
+                alts = [rec(c) for c in kids]
                 return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
             if d == "expansion":
                 return "".join(rec(c) for c in t.children)
             if d == "value":
                 return rec(t.children[0])
             if d == "maybe":
+                if self._uses_absent(t.children[0]):
+                    return ""
                 return f"(?:{rec(t.children[0])})?"
             if d == "expr":
-                inner = rec(t.children[0])
                 op = t.children[1]
+                if op in ("?", "*") and self._uses_absent(t.children[0]):
+                    return ""
+                inner = rec(t.children[0])
                 if op == "~":
                     lo = int(t.children[2])
                     hi = int(t.children[3]) if len(t.children) > 3 else lo

@@ -90,6 +90,15 @@ class Cols(dict):
     def get(self, key, default=None):
         return dict.get(self, key, default)
 
+    @staticmethod
+    def merge(a: "Cols", b: "Cols", order: np.ndarray) -> "Cols":
+        """Rows of a then b, reordered by ``order`` (indices into the concatenation)."""
+        out = Cols(a.n + b.n)
+        take = pa.array(order)
+        for k in set(a) | set(b):
+            out[k] = pa.concat_arrays([a[k].cast(pa.string()), b[k].cast(pa.string())]).take(take)
+        return out
+
     def filter(self, keep):
         out = Cols(int(pc.sum(keep).as_py() or 0) if isinstance(keep, pa.Array) else int(keep.sum()))
         for k, v in self.items():
@@ -122,12 +131,13 @@ class Reader:
         return False
 
     # ------------------------------------------------------------------ fast path
-    def fast(self, lines: pa.Array, rule: str, opaque: tuple = (), capture: tuple = ()):
+    def fast(self, lines: pa.Array, rule: str, opaque: tuple = (), capture: tuple = (),
+             absent: tuple = ()):
         """Match ``rule``'s grammar-derived regex over all lines at once.
 
         Returns (mask, cols): mask is a numpy bool array of matching lines; cols maps each
         canonical field name to a string array over the matching lines ('' = absent)."""
-        rx = self.g.regex(rule, tuple(opaque), True, tuple(capture))
+        rx = self.g.regex(rule, tuple(opaque), True, tuple(capture), tuple(absent))
         if len(lines) == 0:
             return np.zeros(0, bool), Cols(0)
         st = extract(lines, rx)

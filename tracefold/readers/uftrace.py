@@ -64,6 +64,24 @@ class UftraceReader(FtraceReader):
     def hold(self, b: bytes) -> bool:
         return False
 
+    _COLUMN_SYMBOLS = {"DURATION": "duration", "TID": "tid_col", "ADDRESS": "ADDRESS",
+                       "TIMESTAMP": "TIMESTAMP", "TASK": "TASK", "MODULE": "MODULE"}
+
+    def process(self, chunk):
+        if self.columns is None and chunk.first_line == 1:
+            # the column header says which fields every line has: specialize the fast path
+            rx = re.compile(self.g.regex("column_header"))
+            for i in range(min(5, len(chunk.lines))):
+                m = rx.match(chunk.lines[i].as_py())
+                if m:
+                    names = m.group("column_names").split()
+                    times = sum(1 for x in names if x in ("TIMEDELTA", "ELAPSED"))
+                    absent = [sym for col, sym in self._COLUMN_SYMBOLS.items() if col not in names]
+                    absent += ["time2", "time3"][times:] + ["NONE_INDENT", "BACKTRACE"]
+                    self.absent = tuple(absent)
+                    break
+        return super().process(chunk)
+
     # ------------------------------------------------------------------ lines → records
     def graph_batch(self, matched, line_nos):
         for _, rule, f in self._rare_lines:
