@@ -152,3 +152,26 @@ def test_python_module_entry_and_api():
     assert list(df["stack"].iloc[0][-2:]) == ["close_fd", "0xffffffffc0400083"] and df["stack"].iloc[0][0] == "entry_SYSCALL_64_after_hwframe"
     p = run_cli("--help")
     assert p.returncode == 0 and b"convert" in p.stdout
+
+
+def test_inferno_malformed_inputs_give_error_or_counted_warning(tmp_path):
+    from conftest import SAMPLES
+    d = SAMPLES / "perf-script" / "inferno" / "malformed"
+    if not d.is_dir():
+        pytest.skip("../shared/samples absent")
+    want = {"no-events.txt": "error", "weird-stack-line.txt": "unrecognized",
+            "empty-line.txt": "warning",
+            "invalid-perf-with-empty-line-after-event-line.txt": "warning"}
+    for f in sorted(d.iterdir()):
+        p = run_cli("convert", f, "-o", tmp_path / "o.parquet")
+        _no_traceback(p)
+        err = p.stderr.decode()
+        if want[f.name] == "error":
+            assert p.returncode != 0 and str(f) in err and len(err.strip().splitlines()) == 1
+            continue
+        assert p.returncode == 0, err
+        info = json.loads(run_cli("info", "--json", f).stdout)
+        if want[f.name] == "unrecognized":
+            assert info["unrecognized"] == 1 and "unrecognized" in err
+        else:
+            assert sum(info["warnings"].values()) >= 1 and "note:" in err, (f.name, info)

@@ -66,9 +66,10 @@ class PerfScriptReader(Reader):
         return load(cls.grammar)
 
     def hold(self, b: bytes) -> bool:
-        # callchain frames stay in the chunk of their sample header
+        # callchain frames (and a stray blank line before them) stay in the chunk of their
+        # sample header
         first = b.split(b"\n", 1)[0]
-        return first[:1] in (b" ", b"\t") and first.strip() != b""
+        return first[:1] in (b" ", b"\t") or not first.strip()
 
     # ------------------------------------------------------------------ chunks
     def process(self, chunk):
@@ -97,6 +98,7 @@ class PerfScriptReader(Reader):
             if mask.any():
                 matched[rule] = (left[mask], cols)
                 left = left[~mask]
+        self._blank = set()
         for i in left.tolist():
             text = lines[i].as_py()
             res = self.rare(text)
@@ -104,6 +106,7 @@ class PerfScriptReader(Reader):
                 self.unrecognized(int(line_nos[i]), text)
             elif res[0] == "blank":
                 st.skip("blank")
+                self._blank.add(int(line_nos[i]))
             else:
                 st.skip("header/comment")
                 self._header(res[1].get("hash_text", ""))
@@ -137,6 +140,14 @@ class PerfScriptReader(Reader):
                 # only frames printed without indentation can be cut from their sample
                 st.skip("stack frame without its sample", int((~ok).sum()))
             st.event_lines += int(ok.sum())
+            if self._blank:
+                # a blank line ends a sample; frames right after one are attached to the
+                # sample before it, and counted
+                fl = line_nos[fidx][ok]
+                heads = set(hl.tolist())
+                odd = sum(1 for x in fl.tolist() if x - 1 in self._blank and x - 2 in heads)
+                if odd:
+                    st.warnings["callchains separated from their sample line by a blank line"] += odd
             sel = pa.array(ok)
             owners.append(owner[ok])
             addr.append(f["addr"].filter(sel))
