@@ -72,6 +72,8 @@ class FtraceReader(Reader):
         self._chunk_first = chunk.first_line
         left = np.arange(n)
         matched = {}
+        if chunk.first_line == 1 and type(self).absent == self.absent:
+            self._specialize(lines)
         if not any(self.hits.values()) and n > 2000:
             self._order_by_sample(lines)
         for rule in self.order:
@@ -143,6 +145,37 @@ class FtraceReader(Reader):
         return {int(i): int(i) + base for i in idx[sel]}
 
     absent: tuple = ()   # symbols this file is known not to use (set from its header)
+
+    def _specialize(self, lines):
+        """Read the column legend of ftrace's header ('# CPU  DURATION  FUNCTION CALLS',
+        '#  TASK-PID  CPU#  ||||  TIMESTAMP  FUNCTION') and leave out of the fast path the
+        optional columns it says are not there."""
+        for i in range(min(40, len(lines))):
+            ln = lines[i].as_py()
+            if not ln.startswith("#"):
+                if ln.strip():
+                    return
+                continue
+            if "FUNCTION CALLS" in ln:
+                absent = []
+                if "TIME" not in ln:
+                    absent.append("graph_time")
+                if "TASK/PID" not in ln:
+                    absent.append("gtask")
+                if "||||" not in ln:
+                    absent.append("GFLAGS")
+                if "DURATION" not in ln:
+                    absent.append("duration_col")
+                self.absent = tuple(absent)
+                return
+            if "TIMESTAMP" in ln and "TASK-PID" in ln:
+                absent = ["latency_columns"]
+                if "TGID" not in ln:
+                    absent.append("tgid_col")
+                if "|||" not in ln:
+                    absent.append("FLAGS")
+                self.absent = tuple(absent)
+                return
 
     def _match(self, sub, rule, inner):
         """The rule's regex, specialized to ``self.absent`` first (smaller, faster), then the

@@ -207,6 +207,9 @@ class TraceCmdReader(FtraceReader):
                 cols[k] = [x for x, kp in zip(v, ~graph) if kp] if isinstance(v, list) \
                     else v.filter(keep)
 
+    def _specialize(self, lines):
+        return None          # trace-cmd prints no column legend
+
     def process(self, chunk):
         self._tc_batch = None
         return super().process(chunk)
