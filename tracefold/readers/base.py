@@ -132,7 +132,7 @@ class Reader:
 
     # ------------------------------------------------------------------ fast path
     def fast(self, lines: pa.Array, rule: str, opaque: tuple = (), capture: tuple = (),
-             absent: tuple = ()):
+             absent: tuple = (), dedup: bool = False):
         """Match ``rule``'s grammar-derived regex over all lines at once.
 
         Returns (mask, cols): mask is a numpy bool array of matching lines; cols maps each
@@ -140,7 +140,12 @@ class Reader:
         rx = self.g.regex(rule, tuple(opaque), True, tuple(capture), tuple(absent))
         if len(lines) == 0:
             return np.zeros(0, bool), Cols(0)
-        st = extract(lines, rx)
+        if dedup:
+            # texts that repeat (function bodies, payloads): match each distinct one once
+            enc = lines.dictionary_encode()
+            st = extract(enc.dictionary, rx).take(enc.indices)
+        else:
+            st = extract(lines, rx)
         valid = st.is_valid()
         mask = np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
         st = st.filter(valid)

@@ -27,6 +27,7 @@ class FtraceReader(Reader):
     INNER = {"event_line": "payload", "graph_line": "graph_body"}
     CAPTURE = ("graph_entry", "graph_leaf", "graph_exit")
     RULE_CAPTURE: dict = {}
+    DEDUP_RULES = ("stack_frame",)     # lines that repeat verbatim: match each distinct once
 
     def __init__(self, path="?"):
         super().__init__(path)
@@ -84,7 +85,7 @@ class FtraceReader(Reader):
             mask, cols = self._match(sub, rule, inner)
             if inner and mask.any():
                 # second stage: the opaque sub-rule on the captured text
-                imask, icols = self.fast(cols[inner], inner, (), self.CAPTURE)
+                imask, icols = self.fast(cols[inner], inner, (), self.CAPTURE, dedup=True)
                 if not imask.all():
                     keep = pa.array(imask)
                     cols = cols.filter(keep)
@@ -182,6 +183,8 @@ class FtraceReader(Reader):
         full rule for the lines the specialized one did not take."""
         opaque = (inner,) if inner else ()
         capture = self.RULE_CAPTURE.get(rule, ())
+        if rule in self.DEDUP_RULES:
+            return self.fast(sub, rule, opaque, capture, dedup=True)
         if not self.absent:
             return self.fast(sub, rule, opaque, capture)
         mask, cols = self.fast(sub, rule, opaque, capture, self.absent)

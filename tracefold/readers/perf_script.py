@@ -88,13 +88,15 @@ class PerfScriptReader(Reader):
                 mask, cols = self.fast(sub, rule)
                 if mask.any():
                     # second stage: what follows the event name
-                    imask, icols = self.fast(pc.utf8_rtrim(cols["trailer"], "\r"), "trailer")
+                    imask, icols = self.fast(pc.utf8_rtrim(cols["trailer"], "\r"), "trailer",
+                                             dedup=True)
                     cols.update(icols)
                     if not imask.all():
                         cols = cols.filter(pa.array(imask))
                         mask[np.flatnonzero(mask)[~imask]] = False
             else:
-                mask, cols = self.fast(sub, rule)
+                # callchain lines repeat verbatim across samples: match each distinct one once
+                mask, cols = self.fast(sub, rule, dedup=True)
             if mask.any():
                 matched[rule] = (left[mask], cols)
                 left = left[~mask]
