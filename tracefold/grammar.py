@@ -104,7 +104,8 @@ class LineGrammar:
     # ---------------------------------------------------------------- regex side
     @functools.lru_cache(maxsize=None)
     def regex(self, rule: str, opaque: tuple[str, ...] = (), anchor: bool = True,
-              capture: tuple[str, ...] = (), absent: tuple[str, ...] = ()) -> str:
+              capture: tuple[str, ...] = (), absent: tuple[str, ...] = (),
+              skip: tuple[str, ...] = ()) -> str:
         """Regex (RE2- and Python-compatible) for one rule of the grammar.
 
         Named terminals and the ``opaque`` rules become named groups; other rules only when
@@ -116,6 +117,7 @@ class LineGrammar:
         counts: dict[str, int] = {}
         self._capture = frozenset(capture) | frozenset(opaque)
         self._absent = frozenset(absent)
+        self._skip = frozenset(x.lower() for x in skip)     # terminals matched, not captured
         body = self._rule_re(rule, frozenset(opaque), counts, (), top=True)
         return f"^{body}$" if anchor else body
 
@@ -208,7 +210,8 @@ class LineGrammar:
         is_term = type(t).__name__ == "Terminal"
         if is_term:
             inner = self._term_re(sym)
-            if in_term or sym.startswith("_") or sym.startswith("__"):
+            if in_term or sym.startswith("_") or sym.startswith("__") or \
+                    strip_ns(sym).lower() in getattr(self, "_skip", ()):
                 return f"(?:{inner})"
             return self._group(sym, inner, counts)
         inner = self._rule_re(sym, opaque, counts, stack)

@@ -113,6 +113,7 @@ class Reader:
     format = ""
     grammar = ""
     description = ""
+    NOCAPTURE: tuple = ()   # terminals the reader never reads: matched but not captured
 
     def __init__(self, path="?"):
         self.path = str(path)
@@ -137,7 +138,8 @@ class Reader:
 
         Returns (mask, cols): mask is a numpy bool array of matching lines; cols maps each
         canonical field name to a string array over the matching lines ('' = absent)."""
-        rx = self.g.regex(rule, tuple(opaque), True, tuple(capture), tuple(absent))
+        rx = self.g.regex(rule, tuple(opaque), True, tuple(capture), tuple(absent),
+                          tuple(self.NOCAPTURE))
         if len(lines) == 0:
             return np.zeros(0, bool), Cols(0)
         if dedup:

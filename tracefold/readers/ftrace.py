@@ -27,7 +27,9 @@ class FtraceReader(Reader):
     INNER = {"event_line": "payload", "graph_line": "graph_body"}
     CAPTURE = ("graph_entry", "graph_leaf", "graph_exit")
     RULE_CAPTURE: dict = {}
-    DEDUP_RULES = ("stack_frame",)     # lines that repeat verbatim: match each distinct once
+    DEDUP_RULES = ("stack_frame",)
+    NOCAPTURE = ("dur_mark", "delay_mark", "addr", "parent_addr", "sym_offset", "parent_offset",
+                 "frame_offset")     # lines that repeat verbatim: match each distinct once
 
     def __init__(self, path="?"):
         super().__init__(path)

@@ -28,6 +28,8 @@ class UftraceReader(FtraceReader):
     graph_event = "uftrace"
     INNER = {"replay_line": "body"}
     CAPTURE = ("call_entry", "call_leaf", "call_exit", "event_comment")
+    NOCAPTURE = ("address", "t2_val", "t2_unit", "t3_val", "t3_unit", "module", "backtrace",
+                 "srcline", "srcline2")
     RULE_CAPTURE = {"flat_record": ("flat_entry", "flat_exit", "flat_event")}
 
     def __init__(self, path="?"):
