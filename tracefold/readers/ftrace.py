@@ -79,6 +79,9 @@ class FtraceReader(Reader):
             self._specialize(lines)
         if not any(self.hits.values()) and n > 2000:
             self._order_by_sample(lines)
+            # files where whole lines repeat (stack-trace frames …): match distinct lines once
+            sample = lines.slice(0, 5000)
+            self._repetitive = len(pc.unique(sample)) < 0.6 * len(sample)
         for rule in self.order:
             if len(left) == 0:
                 break
@@ -100,6 +103,13 @@ class FtraceReader(Reader):
         # most frequent shape first in the next chunk
         self.order.sort(key=lambda r: -self.hits[r])
 
+        if len(left):
+            # blank lines in bulk (the grammar's blank rule), the rest goes to Lark
+            sub = lines if len(left) == n else lines.take(pa.array(left))
+            blank, _ = self.fast(sub, "blank")
+            if blank.any():
+                self.stats.skip("blank", int(blank.sum()))
+                left = left[~blank]
         self._rare_lines = []      # (line_no, rule, fields)
         self._cont = {}            # print event line -> continuation lines of its message
         owner_of = self._print_owners(matched, n)
@@ -182,18 +192,16 @@ class FtraceReader(Reader):
 
     def _match(self, sub, rule, inner):
         """The rule's regex, specialized to ``self.absent`` first (smaller, faster), then the
-        full rule for the lines the specialized one did not take."""
+        full rule for the lines the specialized one did not take. Where whole lines repeat,
+        each distinct line is matched once."""
         opaque = (inner,) if inner else ()
         capture = self.RULE_CAPTURE.get(rule, ())
-        if rule in self.DEDUP_RULES:
-            return self.fast(sub, rule, opaque, capture, dedup=True)
-        if not self.absent:
-            return self.fast(sub, rule, opaque, capture)
-        mask, cols = self.fast(sub, rule, opaque, capture, self.absent)
-        if mask.all():
+        dedup = rule in self.DEDUP_RULES or self._repetitive
+        mask, cols = self.fast(sub, rule, opaque, capture, self.absent, dedup=dedup)
+        if not self.absent or mask.all():
             return mask, cols
         rest = np.flatnonzero(~mask)
-        m2, c2 = self.fast(sub.take(pa.array(rest)), rule, opaque, capture)
+        m2, c2 = self.fast(sub.take(pa.array(rest)), rule, opaque, capture, dedup=dedup)
         if not m2.any():
             return mask, cols
         idx = np.concatenate([np.flatnonzero(mask), rest[m2]])
@@ -201,6 +209,8 @@ class FtraceReader(Reader):
         mask = mask.copy()
         mask[rest[m2]] = True
         return mask, Cols.merge(cols, c2, order)
+
+    _repetitive = False
 
     def _order_by_sample(self, lines):
         sample = lines.slice(0, 2000)

@@ -85,7 +85,9 @@ class PerfScriptReader(Reader):
                 break
             sub = lines if len(left) == n else lines.take(pa.array(left))
             if rule == "sample_header":
-                mask, cols = self.fast(sub, rule)
+                # most lines are callchain frames that repeat verbatim: the distinct lines are
+                # the (unique) headers plus few frames
+                mask, cols = self.fast(sub, rule, dedup=True)
                 if mask.any():
                     # second stage: what follows the event name
                     imask, icols = self.fast(pc.utf8_rtrim(cols["trailer"], "\r"), "trailer",
@@ -101,6 +103,13 @@ class PerfScriptReader(Reader):
                 matched[rule] = (left[mask], cols)
                 left = left[~mask]
         self._blank = set()
+        if len(left):
+            sub = lines if len(left) == n else lines.take(pa.array(left))
+            blank, _ = self.fast(sub, "blank")
+            if blank.any():
+                st.skip("blank", int(blank.sum()))
+                self._blank = set(line_nos[left[blank]].tolist())
+                left = left[~blank]
         for i in left.tolist():
             text = lines[i].as_py()
             res = self.rare(text)
