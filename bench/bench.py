@@ -9,6 +9,7 @@ Each measurement runs in a fresh process (`/usr/bin/time`-style peak RSS via res
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -29,19 +30,30 @@ INPUTS = {
 }
 
 
+# timestamps (s with 6 or 9 decimals, before ":" or " |"): each repetition is moved later in
+# time so that no line of the input repeats another one verbatim, as in a real trace
+TS = re.compile(r"(?<![\d.])(\d+)\.(\d{6}|\d{9})(?=:| \|)")
+
+
+def shifted(block: str, k: int) -> str:
+    return TS.sub(lambda m: f"{int(m.group(1)) + 100_000 * k}.{m.group(2)}", block)
+
+
 def build(src: Path, target_mb: int, out: Path):
     lines = src.read_text().splitlines(keepends=True)
     head = [ln for ln in lines[:40] if ln.startswith("#") or ln.startswith("cpus=")]
     body = [ln for ln in lines if not (ln.startswith("#") or ln.startswith("cpus="))]
     if body and body[-1].strip():
         body.append("\n")            # keep perf script samples separated between repeats
-    block = "".join(body).encode()
+    block = "".join(body)
     with open(out, "wb") as f:
         f.write("".join(head).encode())
-        n = 0
+        n = k = 0
         while n < target_mb * 1_000_000:
-            f.write(block)
-            n += len(block)
+            b = shifted(block, k).encode()
+            f.write(b)
+            n += len(b)
+            k += 1
     return out.stat().st_size
 
 
