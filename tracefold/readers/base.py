@@ -198,7 +198,7 @@ class Reader:
 
 
 # ---------------------------------------------------------------------- helpers
-THREADS = max(1, min(4, os.cpu_count() or 1))
+THREADS = int(os.environ.get("TRACEFOLD_THREADS", 0)) or max(1, min(4, os.cpu_count() or 1))
 _POOL = None
 
 

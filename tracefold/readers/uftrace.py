@@ -49,6 +49,9 @@ class UftraceReader(FtraceReader):
             return 0.0
         if re.match(r"^#\s+(DURATION|TID|TIMESTAMP|ADDRESS|ELAPSED|TIMEDELTA)\b.*FUNCTION", content[0]):
             return 0.95
+        other = re.compile(g.regex("other_output"))
+        if any(other.match(ln) for ln in content[:3]):
+            return 0.5          # uftrace report/graph/dump/info output: no replay in it
         flat = re.compile(g.regex("flat_record"))
         if sum(1 for ln in content if flat.match(ln)) > 0.8 * len(content):
             return 0.9
@@ -197,6 +200,11 @@ class UftraceReader(FtraceReader):
     def rare_line(self, line, rule, f, rows):
         if rule == "column_header":
             self.stats.skip("header/comment")
+        elif rule == "other_output":
+            self.stats.skip("header of uftrace report/graph/dump/info output (not a replay)")
+            self.stats.header["output"] = "not a replay: uftrace " + (
+                "report" if "Total" in f.get("other_output", "") or "Self" in f.get(
+                    "other_output", "") else "graph/dump/info/diff") + " output"
         elif rule == "task_separator":
             self.stats.skip("task separator (--task-newline)")
         elif rule.startswith("remaining_"):
