@@ -1,6 +1,5 @@
 """Conformance on the real-trace corpus (../shared): every ftrace / trace-cmd file of the
 MANIFEST is read; pure tool output must be detected right with no unrecognized line."""
-import json
 
 import pyarrow as pa
 import pytest

@@ -3,7 +3,6 @@ trace-cmd pretty and -R raw), and cross-checks between real outputs of the same 
 import re
 
 import numpy as np
-import pyarrow.compute as pc
 import pytest
 
 import tracefold

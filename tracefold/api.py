@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -11,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import readers
-from .schema import SCHEMA, SCHEMA_VERSION
+from .schema import SCHEMA
 from .source import InputError, iter_chunks
 
 

@@ -186,6 +186,12 @@ class Reader:
             reason = ""
         self.stats.unrecognized_line(line_no, reason, text)
 
+    def start_chunk(self, chunk):
+        """Count the chunk's lines; returns (lines, n, input line numbers)."""
+        n = len(chunk.lines)
+        self.stats.lines += n
+        return chunk.lines, n, np.arange(chunk.first_line, chunk.first_line + n, dtype=np.int64)
+
     def process(self, chunk) -> pa.Table | None:
         raise NotImplementedError
 

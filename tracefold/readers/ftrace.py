@@ -7,10 +7,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import ENTRY, INSTANT, MARKER, SCHEMA
+from ..schema import ENTRY, INSTANT, MARKER
 from . import graph as G
-from .base import Cols, Reader, decimal_ns, dec_text_ns, make_table, nonempty, null_if_empty, \
-    to_int
+from .base import Cols, Reader, decimal_ns, make_table, nonempty, null_if_empty, to_int
 from .fields import parse_fields, parse_syscall_args
 
 
@@ -67,11 +66,7 @@ class FtraceReader(Reader):
 
     # ------------------------------------------------------------------ chunks
     def process(self, chunk):
-        lines = chunk.lines
-        n = len(lines)
-        st = self.stats
-        st.lines += n
-        line_nos = np.arange(chunk.first_line, chunk.first_line + n, dtype=np.int64)
+        lines, n, line_nos = self.start_chunk(chunk)
         self._chunk_first = chunk.first_line
         left = np.arange(n)
         matched = {}
@@ -170,24 +165,11 @@ class FtraceReader(Reader):
                     return
                 continue
             if "FUNCTION CALLS" in ln:
-                absent = []
-                if "TIME" not in ln:
-                    absent.append("graph_time")
-                if "TASK/PID" not in ln:
-                    absent.append("gtask")
-                if "||||" not in ln:
-                    absent.append("GFLAGS")
-                if "DURATION" not in ln:
-                    absent.append("duration_col")
-                self.absent = tuple(absent)
+                self.absent = tuple(sym for tok, sym in _GRAPH_LEGEND if tok not in ln)
                 return
             if "TIMESTAMP" in ln and "TASK-PID" in ln:
-                absent = ["latency_columns"]
-                if "TGID" not in ln:
-                    absent.append("tgid_col")
-                if "|||" not in ln:
-                    absent.append("FLAGS")
-                self.absent = tuple(absent)
+                self.absent = ("latency_columns",) + tuple(
+                    sym for tok, sym in _EVENT_LEGEND if tok not in ln)
                 return
 
     def _match(self, sub, rule, inner):
@@ -502,10 +484,7 @@ class FtraceReader(Reader):
             b["name"], b["text"] = pa.array(name, pa.string()), pa.array(text, pa.string())
         has_abs = nonempty(c["abstime"])
         if has_abs.any():
-            ts, tres = decimal_ns(*_split_dec(c["abstime"]), 9)
-            b["ts"] = _np(ts.fill_null(0)).astype(np.int64)
-            b["tres"] = _np(tres.fill_null(0)).astype(np.int64)
-            b["ts_ok"] = has_abs
+            G.set_seconds(b, has_abs, *_split_dec(c["abstime"]))
         rel = nonempty(c["rel_us"])
         if rel.any():
             r = _np(to_int(c["rel_us"]).fill_null(0)).astype(np.int64) * 1000
@@ -602,6 +581,12 @@ class FtraceReader(Reader):
             if h["entries_written"] > h["entries_in_buffer"]:
                 self.stats.warnings["ring buffer overwritten (entries-written > entries-in-buffer)"] = \
                     h["entries_written"] - h["entries_in_buffer"]
+
+
+# column legend word of ftrace's header -> grammar symbol of that column
+_GRAPH_LEGEND = (("TIME", "graph_time"), ("TASK/PID", "gtask"), ("||||", "GFLAGS"),
+                 ("DURATION", "duration_col"))
+_EVENT_LEGEND = (("TGID", "tgid_col"), ("|||", "FLAGS"))
 
 
 def _addr(text: str) -> str:

@@ -41,6 +41,29 @@ def empty_batch(n=0):
     }
 
 
+def set_seconds(b, mask, int_part, frac):
+    """Batch times from decimal seconds text (exact ns, resolution from the digits)."""
+    from .base import decimal_ns
+    ts, tres = decimal_ns(int_part, frac, 9)
+    b["ts"] = ts.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    b["tres"] = tres.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    b["ts_ok"] = mask
+
+
+def new_batch(lines, tid_text=None):
+    """A batch for these input lines: unknown cpu, no comm / flags yet, tid from text."""
+    from .base import to_int
+    n = len(lines)
+    b = empty_batch(n)
+    b["line"] = np.asarray(lines, np.int64)
+    b["cpu"] = np.full(n, -1, np.int64)
+    if tid_text is not None:
+        b["tid"] = to_int(tid_text).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    b["comm"] = pa.nulls(n, pa.string())
+    b["flags"] = pa.nulls(n, pa.string())
+    return b
+
+
 def merge_batches(batches):
     """Concatenate record batches and put them in line order."""
     out = {}

@@ -73,11 +73,8 @@ class PerfScriptReader(Reader):
 
     # ------------------------------------------------------------------ chunks
     def process(self, chunk):
-        lines = chunk.lines
-        n = len(lines)
+        lines, n, line_nos = self.start_chunk(chunk)
         st = self.stats
-        st.lines += n
-        line_nos = np.arange(chunk.first_line, chunk.first_line + n, dtype=np.int64)
         left = np.arange(n)
         matched = {}
         for rule in self.order:

@@ -12,7 +12,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import MARKER
 from . import graph as G
 from .base import decimal_ns, nonempty, null_if_empty, to_int
 from .ftrace import FtraceReader, _np, _split_dec
@@ -107,15 +106,9 @@ class UftraceReader(FtraceReader):
     def _flat_batch(self, matched, line_nos):
         """replay --flat: exact ns entry / exit times, explicit depth."""
         idx, c = matched
-        ln = line_nos[idx]
-        n = len(ln)
+        n = len(idx)
         self.stats.event_lines += n
-        b = G.empty_batch(n)
-        b["line"] = np.asarray(ln, np.int64)
-        b["cpu"] = np.full(n, -1, np.int64)
-        b["tid"] = _np(to_int(c["flat_tid"]).fill_null(-1)).astype(np.int64)
-        b["comm"] = pa.nulls(n, pa.string())
-        b["flags"] = pa.nulls(n, pa.string())
+        b = G.new_batch(line_nos[idx], c["flat_tid"])
         b["ts"] = _np(to_int(c["flat_time"]).fill_null(0)).astype(np.int64)
         b["tres"] = np.ones(n, np.int64)
         b["ts_ok"] = nonempty(c["flat_time"])
@@ -135,18 +128,13 @@ class UftraceReader(FtraceReader):
 
     def _replay_batch(self, matched, line_nos):
         idx, c = matched
-        ln = line_nos[idx]
-        n = len(ln)
+        n = len(idx)
         self.stats.event_lines += n
-        b = G.empty_batch(n)
-        b["line"] = np.asarray(ln, np.int64)
-        b["cpu"] = np.full(n, -1, np.int64)
-        b["tid"] = _np(to_int(c["tid"]).fill_null(-1)).astype(np.int64)
+        b = G.new_batch(line_nos[idx], c["tid"])
         task = null_if_empty(c["task"])
         if self.columns and "MODULE" in self.columns and "TASK" not in self.columns:
             task = pa.nulls(n, pa.string())       # a lone name column is the module
         b["comm"] = task
-        b["flags"] = pa.nulls(n, pa.string())
         # durations in their printed unit, exactly
         dur = np.zeros(n, np.int64)
         dres = np.zeros(n, np.int64)
@@ -161,10 +149,7 @@ class UftraceReader(FtraceReader):
         b["dur"], b["dres"], b["dur_ok"] = dur, dres, nonempty(c["dur_val"])
         has_ts = nonempty(c["timestamp"])
         if has_ts.any():
-            ts, tres = decimal_ns(*_split_dec(c["timestamp"]), 9)
-            b["ts"] = _np(ts.fill_null(0)).astype(np.int64)
-            b["tres"] = _np(tres.fill_null(0)).astype(np.int64)
-            b["ts_ok"] = has_ts
+            G.set_seconds(b, has_ts, *_split_dec(c["timestamp"]))
         indent = _np(pc.utf8_length(c["indent"])).astype(np.int64)
         none_indent = _np(pc.utf8_length(c["none_indent"])).astype(np.int64)
         has_bar = nonempty(c["bar"])

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
-from pathlib import Path
 
 
 class AtomicFile:
