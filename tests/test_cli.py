@@ -175,3 +175,20 @@ def test_inferno_malformed_inputs_give_error_or_counted_warning(tmp_path):
             assert info["unrecognized"] == 1 and "unrecognized" in err
         else:
             assert sum(info["warnings"].values()) >= 1 and "note:" in err, (f.name, info)
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+    if not shutil.which("script"):
+        pytest.skip("`script` (util-linux) is needed to run under a pseudo-terminal")
+    g = ROOT / "samples" / "ftrace-graph-hello.txt"
+    cmd = f"{shlex.quote(sys.executable)} -m tracefold convert {g} -o {tmp_path / 'a.parquet'}"
+    tty = subprocess.run(["script", "-qc", cmd, "/dev/null"], capture_output=True, timeout=120,
+                         cwd=ROOT)
+    assert tty.returncode == 0 and (tmp_path / "a.parquet").exists()
+    assert "ftrace-graph-hello.txt" in tty.stdout.decode(errors="replace")   # the bar's label
+    piped = run_cli("convert", g, "-o", tmp_path / "b.parquet")
+    assert piped.returncode == 0 and piped.stderr == b"" and piped.stdout == b""
