@@ -9,7 +9,8 @@ import pyarrow.compute as pc
 
 from ..schema import ENTRY, INSTANT, MARKER
 from . import graph as G
-from .base import Cols, Reader, decimal_ns, make_table, nonempty, null_if_empty, to_int
+from .base import Cols, Reader, decimal_ns, grouped_lists, make_table, nonempty, null_if_empty, \
+    to_int
 from .fields import parse_fields, parse_syscall_args
 
 
@@ -239,37 +240,29 @@ class FtraceReader(Reader):
 
     # ------------------------------------------------------------------ stack traces
     def _stacks(self, matched, line_nos):
-        """Frames → the event line they belong to: {owner_line: [root..leaf]}.
+        """Frames → (index of the event line before each frame, frame names), or None.
 
-        The stack-trace marker line (`<stack trace>`) is attached to the event line before it
-        when that event is of the same task; otherwise the marker becomes its own event."""
-        self._marker_owner = {}
+        The frame name is the symbol without its offset, or the address (0x…) when the frame
+        has no symbol. Which event gets the stack is decided in event_rows."""
         if "stack_frame" not in matched:
-            return {}
+            return None
         fidx, fcols = matched["stack_frame"]
-        flines = line_nos[fidx]
-        frame = _np(fcols["frame"])
-        addr = _np(fcols["frame_addr"])
-        # a frame without a symbol is its address, written 0x…
-        names = [f if f else _addr(a) for f, a in zip(frame, addr)]
+        nf = len(fidx)
         if "event_line" not in matched:
-            self.stats.skip("stack frame without its event", len(flines))
-            return {}
-        eidx, ecols = matched["event_line"]
-        elines = line_nos[eidx]
-        pos = np.searchsorted(elines, flines) - 1
-        stacks: dict[int, list] = {}
-        orphan = 0
-        for p, name, fl in zip(pos.tolist(), names, flines.tolist()):
-            if p < 0:
-                orphan += 1
-                continue
-            stacks.setdefault(int(elines[p]), []).append(name)
-        if orphan:
-            self.stats.skip("stack frame without its event", orphan)
-        self.stats.event_lines += len(flines) - orphan
-        # ftrace prints the innermost frame first
-        return {k: v[::-1] for k, v in stacks.items()}
+            self.stats.skip("stack frame without its event", nf)
+            return None
+        addr = pc.replace_substring_regex(pc.utf8_trim(fcols["frame_addr"], "<>()"),
+                                          r"^(?:0x)?0*", "")
+        addr = pc.binary_join_element_wise("0x", pc.if_else(pc.equal(addr, ""), "0", addr), "")
+        names = pc.if_else(pc.equal(fcols["frame"], ""), addr, fcols["frame"])
+        elines = line_nos[matched["event_line"][0]]
+        owner = np.searchsorted(elines, line_nos[fidx]) - 1
+        ok = owner >= 0
+        if not ok.all():
+            self.stats.skip("stack frame without its event", int((~ok).sum()))
+            owner, names = owner[ok], names.filter(pa.array(ok))
+        self.stats.event_lines += int(ok.sum())
+        return owner, names
 
     # ------------------------------------------------------------------ event lines
     def header_columns(self, ln, c):
@@ -305,42 +298,39 @@ class FtraceReader(Reader):
         out = []
         is_marker = nonempty(p["stack_marker"])
         st.event_lines += len(ln)
-        # stack markers: attached to the previous event when the task matches
+        n0 = len(ln)
+        target = np.arange(n0)
         if is_marker.any():
-            tids = _np(head["tid"])
-            midx = np.flatnonzero(is_marker)
-            own_rows = []
-            for i in midx.tolist():
-                mline = int(ln[i])
-                frames = stacks.pop(mline, None)
-                j = i - 1
-                if j >= 0 and not is_marker[j] and tids[j] == tids[i] and ln[j] == mline - 1:
-                    if frames:
-                        prev = stacks.get(int(ln[j]))
-                        stacks[int(ln[j])] = frames if prev is None else prev
-                    st.skip("stack trace marker (attached to previous event)")
-                    st.event_lines -= 1
-                else:
-                    own_rows.append(i)
-                    if frames:
-                        stacks[mline] = frames
-            keep = np.zeros(len(ln), bool)
-            keep[own_rows] = True
-            keep |= ~is_marker
-            if own_rows:
+            # a stack-trace marker right after an event of the same task gives that event its
+            # stack; otherwise the marker is an event of its own ("stack_trace")
+            tid = _np(head["tid"].fill_null(-1))
+            prev_ok = np.zeros(n0, bool)
+            prev_ok[1:] = (~is_marker[:-1]) & (tid[1:] == tid[:-1]) & (ln[1:] == ln[:-1] + 1)
+            attached = is_marker & prev_ok
+            target[attached] -= 1
+            if attached.any():
+                st.skip("stack trace marker (attached to previous event)", int(attached.sum()))
+                st.event_lines -= int(attached.sum())
+            own = is_marker & ~attached
+            if own.any():
                 kinds = kinds.copy()
-                kinds[own_rows] = "stack_trace"
+                kinds[own] = "stack_trace"
+            keep = ~attached
             sel = pa.array(keep)
             head = {k: (v.filter(sel) if v is not None else None) for k, v in head.items()}
             p = p.filter(sel)
             ln = ln[keep]
             kinds = kinds[keep]
+            new_index = np.cumsum(keep) - 1
+            target = new_index[target]
         n = len(ln)
         if not n:
             return out
         stack_col = None
-        if stacks:
-            stack_col = pa.array([stacks.get(x) for x in ln.tolist()], pa.list_(pa.string()))
+        if stacks is not None:
+            owner, names = stacks
+            # ftrace prints the innermost frame first
+            (stack_col,), _, _ = grouped_lists(n, target[owner], (names,), reverse=True)
         cols = dict(head)
         cols["stack"] = stack_col
         for k in ("kind", "event", "name", "caller", "fields", "text", "retval"):
@@ -587,12 +577,6 @@ class FtraceReader(Reader):
 _GRAPH_LEGEND = (("TIME", "graph_time"), ("TASK/PID", "gtask"), ("||||", "GFLAGS"),
                  ("DURATION", "duration_col"))
 _EVENT_LEGEND = (("TGID", "tgid_col"), ("|||", "FLAGS"))
-
-
-def _addr(text: str) -> str:
-    """'<00007f9bd8cdd350>' / '(ffffffff8718f2e5)' / '0xffff…' → '0x7f9bd8cdd350'."""
-    a = text.strip("<>()")
-    return a if a.startswith("0x") else "0x" + (a.lstrip("0") or "0")
 
 
 def _split_dec(arr):

@@ -12,12 +12,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import SAMPLE
-from .base import Reader, decimal_ns, make_table, nonempty, null_if_empty, to_int
+from .base import Reader, decimal_ns, grouped_lists, make_table, nonempty, null_if_empty, \
+    to_int
 from .fields import parse_fields
 
 
 def _np(a):
     return a.to_numpy(zero_copy_only=False)
+
+
+def _leaf(stacks: pa.ListArray, offsets, counts):
+    """The last element of each list (the leaf frame), null for empty rows."""
+    vals = stacks.flatten()
+    if len(vals) == 0:
+        return pa.nulls(len(counts), pa.string())
+    idx = np.maximum(offsets[1:] - 1, 0)
+    return pc.if_else(pa.array(counts == 0), pa.nulls(len(counts), pa.string()),
+                      vals.take(pa.array(idx)))
 
 
 def _split_dec(arr):
@@ -173,26 +184,10 @@ class PerfScriptReader(Reader):
         if owners:
             owner = np.concatenate(owners)
             addr, sym, dso = (pa.concat_arrays(x) for x in (addr, sym, dso))
-            order = np.argsort(owner, kind="stable")
-            owner = owner[order]
-            counts = np.bincount(owner, minlength=n)
-            offsets = np.zeros(n + 1, np.int64)
-            np.cumsum(counts, out=offsets[1:])
-            # perf prints the innermost frame first: reverse within each sample
-            k = np.arange(len(owner)) - offsets[owner]
-            perm = np.empty(len(owner), np.int64)
-            perm[offsets[owner] + counts[owner] - 1 - k] = order
-            empty = pa.array(counts == 0)
-            off = pa.array(offsets.astype(np.int32))
-            take = pa.array(perm)
-
-            def lists(values):
-                return pa.ListArray.from_arrays(off, values.take(take), mask=empty)
-            cols["stack"], cols["stack_addr"], cols["stack_dso"] = lists(sym), lists(addr), \
-                lists(dso)
-            leaf = pa.array(np.maximum(offsets[1:] - 1, 0))
-            cols["name"] = pc.if_else(empty, pa.nulls(n, pa.string()),
-                                      sym.take(take).take(leaf)) if len(perm) else None
+            # perf prints the innermost frame first
+            (cols["stack"], cols["stack_addr"], cols["stack_dso"]), offsets, counts = \
+                grouped_lists(n, owner, (sym, addr, dso), reverse=True)
+            cols["name"] = _leaf(cols["stack"], offsets, counts)
         payload = _np(cols["text"])
         event = _np(cols["event"])
         if any(x is not None for x in payload):
