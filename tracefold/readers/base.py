@@ -78,32 +78,61 @@ class Stats:
 
 
 class Cols(dict):
-    """Field name -> string array; a field the rule does not have reads as all ''."""
+    """Field name -> string array; a field the rule does not have reads as all ''.
 
-    def __init__(self, n):
+    ``filter`` is lazy: a column of the filtered Cols is computed when first read, so the
+    dozens of fields of a grammar rule cost nothing unless the reader uses them."""
+
+    def __init__(self, n, src=None, keep=None):
         super().__init__()
         self.n = n
+        self._src, self._keep = src, keep
+
+    def _pending(self, key):
+        return self._src is not None and key not in self.keys() and self._src.has(key)
+
+    def has(self, key):
+        return key in self.keys() or self._pending(key)
 
     def __missing__(self, key):
+        if self._pending(key):
+            v = self._src[key].filter(self._keep)
+            self[key] = v
+            return v
         return pa.array([""] * self.n, pa.string())
 
     def get(self, key, default=None):
-        return dict.get(self, key, default)
+        return self[key] if self.has(key) else default
+
+    def __contains__(self, key):
+        return self.has(key)
+
+    def names(self):
+        out = set(self.keys())
+        if self._src is not None:
+            out |= self._src.names()
+        return out
+
+    def materialize(self):
+        for k in self.names():
+            self[k]
+        self._src = None
+        return self
 
     @staticmethod
     def merge(a: "Cols", b: "Cols", order: np.ndarray) -> "Cols":
         """Rows of a then b, reordered by ``order`` (indices into the concatenation)."""
         out = Cols(a.n + b.n)
         take = pa.array(order)
-        for k in set(a) | set(b):
+        for k in a.names() | b.names():
             out[k] = pa.concat_arrays([a[k].cast(pa.string()), b[k].cast(pa.string())]).take(take)
         return out
 
     def filter(self, keep):
-        out = Cols(int(pc.sum(keep).as_py() or 0) if isinstance(keep, pa.Array) else int(keep.sum()))
-        for k, v in self.items():
-            out[k] = v.filter(keep)
-        return out
+        n = int(pc.sum(keep).as_py() or 0) if isinstance(keep, pa.Array) else int(keep.sum())
+        if not isinstance(keep, pa.Array):
+            keep = pa.array(keep)
+        return Cols(n, src=self, keep=keep)
 
 
 class Reader:

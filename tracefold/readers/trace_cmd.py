@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from ..schema import ENTRY
 from . import graph as G
-from .base import decimal_ns, null_if_empty
+from .base import decimal_ns, nonempty, null_if_empty
 from .ftrace import FtraceReader, _np, _split_dec
 
 _TC_HEADER = re.compile(r"^(?:\s*\S+\.dat:\s*)?cpus=\d+\s*$|^version = \d+\s*$|^CPU \d+ is empty\s*$")
@@ -203,9 +203,14 @@ class TraceCmdReader(FtraceReader):
         keep = pa.array(~graph)
         for k in list(cols):
             v = cols[k]
-            if v is not None:
-                cols[k] = [x for x, kp in zip(v, ~graph) if kp] if isinstance(v, list) \
-                    else v.filter(keep)
+            if v is None:
+                continue
+            if isinstance(v, list):
+                # untouched placeholder lists stay placeholders
+                cols[k] = [None] * int((~graph).sum()) if v.count(None) == len(v) else \
+                    [x for x, kp in zip(v, ~graph) if kp]
+            else:
+                cols[k] = v.filter(keep)
 
     def _specialize(self, lines):
         return None          # trace-cmd prints no column legend
@@ -238,7 +243,7 @@ class TraceCmdReader(FtraceReader):
 
 
 def _nz(a):
-    return np.asarray((a.to_numpy(zero_copy_only=False) != ""), dtype=bool)
+    return nonempty(a)
 
 
 def _int(x):
