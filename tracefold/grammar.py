@@ -121,9 +121,6 @@ class LineGrammar:
         body = self._rule_re(rule, frozenset(opaque), counts, (), top=True)
         return f"^{body}$" if anchor else body
 
-    def groups(self, rule: str, opaque: tuple[str, ...] = ()) -> list[str]:
-        return list(re.compile(self.regex(rule, opaque)).groupindex)
-
     def _uses_absent(self, tree) -> bool:
         """True when every way of matching ``tree`` needs a symbol listed as absent."""
         absent = getattr(self, "_absent", frozenset())

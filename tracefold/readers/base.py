@@ -55,8 +55,6 @@ class Stats:
                 hi = max(hi, end) if end is not None else hi
             self.ts_min = lo if self.ts_min is None else min(self.ts_min, lo)
             self.ts_max = hi if self.ts_max is None else max(self.ts_max, hi)
-        for key in ("pid", "tid"):
-            pass
         pairs = pc.unique(t.column("tid")).to_pylist()
         self.tids.update(x for x in pairs if x is not None)
 
@@ -156,6 +154,15 @@ class Reader:
         """Score 0..1 of how well the first lines of a file fit this format."""
         raise NotImplementedError
 
+    @classmethod
+    def _grammar(cls):
+        return load(cls.grammar)
+
+    @classmethod
+    def _rx(cls, rule, *args):
+        """Python regex of one rule of this reader's grammar (for format detection)."""
+        return re.compile(cls._grammar().regex(rule, *args))
+
     def hold(self, next_line_start: bytes) -> bool:
         """True when the line starting with these bytes must stay in the previous chunk."""
         return False
@@ -251,6 +258,17 @@ def extract(lines: pa.Array, rx: str) -> pa.StructArray:
     parts = list(_POOL.map(lambda i: pc.extract_regex(lines.slice(i, step), rx),
                            range(0, n, step)))
     return pa.concat_arrays(parts)
+def np_of(arr) -> np.ndarray:
+    """An Arrow array as numpy (strings become Python objects: use for the few rows only)."""
+    return arr.to_numpy(zero_copy_only=False)
+
+
+def split_decimal(arr: pa.Array):
+    """'12.345' → ('12', '345') arrays; '12' → ('12', ''); '' stays ''."""
+    parts = pc.split_pattern(pc.binary_join_element_wise(arr, ".", ""), ".", max_splits=1)
+    return pc.list_element(parts, 0), pc.replace_substring(pc.list_element(parts, 1), ".", "")
+
+
 def to_int(arr: pa.Array) -> pa.Array:
     """'' → null, digits → int64."""
     return pc.cast(pc.if_else(pc.equal(arr, ""), None, arr), pa.int64())
@@ -267,8 +285,9 @@ def null_if_empty(arr: pa.Array) -> pa.Array:
 _POW10 = np.array([10 ** k for k in range(19)], dtype=np.int64)
 
 
-def decimal_ns(int_part: pa.Array, frac: pa.Array, unit_exp: int):
-    """Exact integer ns from decimal text 'int.frac' in a unit of 10**unit_exp ns (s: 9, us: 3).
+def decimal_ns(int_part: pa.Array, frac: pa.Array, unit_exp):
+    """Exact integer ns from decimal text 'int.frac' in a unit of 10**unit_exp ns (s: 9, us: 3);
+    ``unit_exp`` is one int or a numpy array with one exponent per row.
 
     Returns (value_ns, resolution_ns) as int64 arrays; '' int_part → null."""
     ip = to_int(int_part).to_numpy(zero_copy_only=False)
@@ -282,28 +301,6 @@ def decimal_ns(int_part: pa.Array, frac: pa.Array, unit_exp: int):
     res = _POW10[np.clip(unit_exp - keep, 0, 18)]
     nulls = pc.equal(int_part, "").to_numpy(zero_copy_only=False)
     return (pa.array(value, pa.int64(), mask=nulls), pa.array(res, pa.int64(), mask=nulls))
-
-
-def dec_text_ns(text: str, unit_exp: int):
-    """Scalar version of decimal_ns for the Python paths: '12.345' us → (12345, 1)."""
-    if "." in text:
-        a, b = text.split(".", 1)
-    else:
-        a, b = text, ""
-    b = b[:unit_exp]
-    return int(a or 0) * 10 ** unit_exp + int(b or 0) * 10 ** (unit_exp - len(b)), 10 ** (unit_exp - len(b))
-
-
-_OFFSET = re.compile(r"\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?$")
-
-
-def strip_offset(sym: str) -> str:
-    """'do_sys_openat2+0x5/0xe0' → 'do_sys_openat2' (the kernel's %pS suffix)."""
-    return _OFFSET.sub("", sym)
-
-
-def strip_offsets(arr: pa.Array) -> pa.Array:
-    return pc.replace_substring_regex(arr, r"\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?$", "")
 
 
 def grouped_lists(n: int, owner: np.ndarray, values_list, reverse: bool):

@@ -10,12 +10,8 @@ import pyarrow.compute as pc
 from ..schema import ENTRY, INSTANT, MARKER
 from . import graph as G
 from .base import Cols, Reader, decimal_ns, grouped_lists, make_table, nonempty, null_if_empty, \
-    to_int
+    np_of as _np, split_decimal as _split_dec, to_int
 from .fields import parse_fields, parse_syscall_args
-
-
-def _np(a):
-    return a.to_numpy(zero_copy_only=False)
 
 
 class FtraceReader(Reader):
@@ -40,10 +36,9 @@ class FtraceReader(Reader):
     # ------------------------------------------------------------------ detection
     @classmethod
     def is_applicable(cls, lines):
-        g = cls._grammar()
-        ev = re.compile(g.regex("event_line", ("payload",)))
-        gr = re.compile(g.regex("graph_line", ("graph_body",)))
-        sf = re.compile(g.regex("stack_frame"))
+        ev = cls._rx("event_line", ("payload",))
+        gr = cls._rx("graph_line", ("graph_body",))
+        sf = cls._rx("stack_frame")
         score = 0.0
         content = [ln for ln in lines if ln.strip()]
         if not content:
@@ -56,11 +51,6 @@ class FtraceReader(Reader):
                 hits += 1
         return max(score, 0.8 * hits / min(len(content), 200))
 
-    @classmethod
-    def _grammar(cls):
-        from ..grammar import load
-        return load(cls.grammar)
-
     def hold(self, b: bytes) -> bool:
         # frame lines, and the stack-trace marker that owns them, stay with the event before
         return b.lstrip(b" \t").startswith(b"=>") or b"stack trace" in b.split(b"\n", 1)[0]
@@ -68,7 +58,6 @@ class FtraceReader(Reader):
     # ------------------------------------------------------------------ chunks
     def process(self, chunk):
         lines, n, line_nos = self.start_chunk(chunk)
-        self._chunk_first = chunk.first_line
         left = np.arange(n)
         matched = {}
         if chunk.first_line == 1 and type(self).absent == self.absent:
@@ -108,7 +97,7 @@ class FtraceReader(Reader):
                 left = left[~blank]
         self._rare_lines = []      # (line_no, rule, fields)
         self._cont = {}            # print event line -> continuation lines of its message
-        owner_of = self._print_owners(matched, n)
+        owner_of = self._print_owners(matched, line_nos)
         prev_owner = None
         for i in left.tolist():
             text = lines[i].as_py()
@@ -141,7 +130,7 @@ class FtraceReader(Reader):
 
     PRINT_EVENTS = ("print", "bprint", "bputs", "tracing_mark_write")
 
-    def _print_owners(self, matched, n):
+    def _print_owners(self, matched, line_nos):
         """{chunk index of a print-like event line: its input line number}."""
         if "event_line" not in matched:
             return {}
@@ -150,8 +139,7 @@ class FtraceReader(Reader):
         sel = np.isin(ev, self.PRINT_EVENTS)
         if not sel.any():
             return {}
-        base = self._chunk_first
-        return {int(i): int(i) + base for i in idx[sel]}
+        return {int(i): int(line_nos[i]) for i in idx[sel]}
 
     absent: tuple = ()   # symbols this file is known not to use (set from its header)
 
@@ -282,7 +270,7 @@ class FtraceReader(Reader):
         tgid = to_int(pc.replace_substring_regex(c["tgid"], r"^-+$", "")) if "tgid" in c else None
         return {
             "line": pa.array(ln, pa.int64()),
-            "format": pa.array([self.format] * n if n < 2 else np.full(n, self.format, object)),
+            "format": pa.array(np.full(n, self.format, object)),
             "ts_ns": ts, "ts_res_ns": res,
             "tid": to_int(c["pid"]), "pid": tgid,
             "comm": c["comm"], "cpu": pc.cast(to_int(c["cpu"]), pa.int32()),
@@ -579,7 +567,3 @@ _GRAPH_LEGEND = (("TIME", "graph_time"), ("TASK/PID", "gtask"), ("||||", "GFLAGS
 _EVENT_LEGEND = (("TGID", "tgid_col"), ("|||", "FLAGS"))
 
 
-def _split_dec(arr):
-    """'12.345' → ('12', '345') arrays; '12' → ('12', ''); '' stays ''."""
-    parts = pc.split_pattern(pc.binary_join_element_wise(arr, ".", ""), ".", max_splits=1)
-    return pc.list_element(parts, 0), pc.replace_substring(pc.list_element(parts, 1), ".", "")

@@ -20,10 +20,6 @@ from ..schema import CALL, INSTANT, NO_ENTRY, UNCLOSED
 
 # record kinds
 ENTRY, LEAF, EXIT, COMMENT = 0, 1, 2, 3
-KIND_NAMES = {"E": ENTRY, "L": LEAF, "X": EXIT, "C": COMMENT}
-
-BATCH_COLS = ("line", "kind", "cpu", "tid", "pid", "comm", "ts", "ts_ok", "tres", "dur",
-              "dur_ok", "dres", "depth", "name", "retval", "flags", "text", "start", "start_ok")
 
 
 def empty_batch(n=0):
@@ -337,14 +333,13 @@ class GraphBuilder:
         before = opened - is_e + is_x            # calls open before each record
         want = np.where(is_x, before - 1, before)
         carried_ok = all(f.depth == k for k, f in enumerate(carried))
-        names_ok = True
         if not (carried_ok and np.array_equal(depth, want) and (before - is_x >= 0).all()):
             for i in idx.tolist():
                 self._record_row(b, i)
             return
-        self._vector_group(b, idx, carried, skey, is_e, is_x, depth, names_ok)
+        self._vector_group(b, idx, carried, skey, is_e, is_x, depth)
 
-    def _vector_group(self, b, idx, carried, skey, is_e, is_x, depth, names_ok):
+    def _vector_group(self, b, idx, carried, skey, is_e, is_x, depth):
         nc = len(carried)
         m = len(idx)
         # positions: carried frames first (0..nc-1), then the records (nc..nc+m-1)

@@ -13,12 +13,8 @@ import pyarrow.compute as pc
 
 from ..schema import SAMPLE
 from .base import Reader, decimal_ns, grouped_lists, make_table, nonempty, null_if_empty, \
-    to_int
+    np_of as _np, split_decimal as _split_dec, to_int
 from .fields import parse_fields
-
-
-def _np(a):
-    return a.to_numpy(zero_copy_only=False)
 
 
 def _leaf(stacks: pa.ListArray, offsets, counts):
@@ -31,11 +27,6 @@ def _leaf(stacks: pa.ListArray, offsets, counts):
                       vals.take(pa.array(idx)))
 
 
-def _split_dec(arr):
-    parts = pc.split_pattern(pc.binary_join_element_wise(arr, ".", ""), ".", max_splits=1)
-    return pc.list_element(parts, 0), pc.replace_substring(pc.list_element(parts, 1), ".", "")
-
-
 class PerfScriptReader(Reader):
     format = "perf-script"
     grammar = "perf_script"
@@ -46,13 +37,11 @@ class PerfScriptReader(Reader):
         super().__init__(path)
         # headers first: "dd 29776 666709.771979: …" would also read as a frame (dd is hex)
         self.order = ["sample_header", "frame"]
-        self.hits = {r: 0 for r in self.order}
 
     @classmethod
     def is_applicable(cls, lines):
-        g = cls._grammar()
-        head = re.compile(g.regex("sample_header"))
-        frame = re.compile(g.regex("frame"))
+        head = cls._rx("sample_header")
+        frame = cls._rx("frame")
         content = [ln for ln in lines if ln.strip()][:300]
         if not content:
             return 0.0
@@ -70,11 +59,6 @@ class PerfScriptReader(Reader):
         if f:
             return 0.9
         return 0.4 * h / len(content)
-
-    @classmethod
-    def _grammar(cls):
-        from ..grammar import load
-        return load(cls.grammar)
 
     def hold(self, b: bytes) -> bool:
         # callchain frames (and a stray blank line before them) stay in the chunk of their
@@ -180,7 +164,7 @@ class PerfScriptReader(Reader):
             addr.append(c["iaddr"].filter(sel))
             sym.append(c["isym"].filter(sel))
             dso.append(null_if_empty(c["idso"]).filter(sel))
-        cols = self._header_columns(hl, c, None)
+        cols = self._header_columns(hl, c)
         if owners:
             owner = np.concatenate(owners)
             addr, sym, dso = (pa.concat_arrays(x) for x in (addr, sym, dso))
@@ -197,7 +181,7 @@ class PerfScriptReader(Reader):
         cols["kind"] = pa.array(np.full(n, SAMPLE, object))
         return make_table(cols, n)
 
-    def _header_columns(self, hl, c, frames):
+    def _header_columns(self, hl, c):
         n = len(hl)
         ts, res = decimal_ns(*_split_dec(c["time"]), 9)
         tid_txt = c["tid"]

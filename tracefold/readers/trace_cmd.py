@@ -5,18 +5,15 @@ funcgraph_entry / funcgraph_exit events in pretty and ``-R`` raw form, kernel_st
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import ENTRY
 from . import graph as G
-from .base import decimal_ns, nonempty, null_if_empty
-from .ftrace import FtraceReader, _np, _split_dec
+from .base import decimal_ns, nonempty, np_of as _np, null_if_empty, split_decimal as _split_dec
+from .ftrace import FtraceReader
 
-_TC_HEADER = re.compile(r"^(?:\s*\S+\.dat:\s*)?cpus=\d+\s*$|^version = \d+\s*$|^CPU \d+ is empty\s*$")
 
 
 class TraceCmdReader(FtraceReader):
@@ -29,18 +26,17 @@ class TraceCmdReader(FtraceReader):
     def __init__(self, path="?"):
         super().__init__(path)
         self.order = ["event_line", "stack_frame"]
-        self.hits = {r: 0 for r in self.order}
+        self.hits = dict.fromkeys(self.order, 0)
 
     @classmethod
     def is_applicable(cls, lines):
-        g = cls._grammar()
-        ev = re.compile(g.regex("event_line", ("payload",)))
+        ev = cls._rx("event_line", ("payload",))
         content = [ln for ln in lines if ln.strip()][:200]
         if not content:
             return 0.0
-        hdr = sum(1 for ln in content[:10] if _TC_HEADER.match(ln))
-        other = [re.compile(g.regex(r)) for r in ("event_list_entry", "kallsyms_entry",
-                                                   "cpu_list_header")]
+        headers = [cls._rx(r) for r in ("cpus_line", "version_line", "cpu_empty")]
+        hdr = sum(1 for ln in content[:10] if any(h.match(ln.rstrip()) for h in headers))
+        other = [cls._rx(r) for r in ("event_list_entry", "kallsyms_entry", "cpu_list_header")]
         if content[0].startswith("List of CPUs") or sum(
                 1 for ln in content if any(o.match(ln) for o in other)) > 0.9 * len(content):
             return 0.5
@@ -71,16 +67,15 @@ class TraceCmdReader(FtraceReader):
         return score
 
     def hold(self, b: bytes) -> bool:
+        # as ftrace, and print-message continuations stay with their event too
         first = b.split(b"\n", 1)[0]
-        # frame lines, stack markers and print-message continuations stay with their event
-        return (first.lstrip(b" \t").startswith(b"=>") or b"stack trace" in first
-                or (first[:1] == b" " and b"[" not in first and b")" not in first))
+        return super().hold(b) or (first[:1] == b" " and b"[" not in first and b")" not in first)
 
     def classify(self, p):
         kinds = super().classify(p)
-        kinds[_nz(p["tc_symbol"])] = "function"
-        kinds[_nz(p["graph_event"])] = "funcgraph"
-        kinds[_nz(p["tc_stack_marker"])] = "stack_marker"
+        kinds[nonempty(p["tc_symbol"])] = "function"
+        kinds[nonempty(p["graph_event"])] = "funcgraph"
+        kinds[nonempty(p["tc_stack_marker"])] = "stack_marker"
         ev = _np(p["event_name"])
         raw = (ev == "funcgraph_entry") | (ev == "funcgraph_exit")
         kinds[raw] = "funcgraph_raw"
@@ -155,13 +150,13 @@ class TraceCmdReader(FtraceReader):
             pa.nulls(m, pa.string())
         pretty = kinds[graph] == "funcgraph"
         # pretty: "funcgraph_entry: 2.599 us | f();"  /  "funcgraph_exit: + 27.469 us | }"
-        gentry, gleaf, gexit = (_nz(q[k]) for k in ("graph_entry", "graph_leaf", "graph_exit"))
+        gentry, gleaf, gexit = (nonempty(q[k]) for k in ("graph_entry", "graph_leaf", "graph_exit"))
         kind = np.full(m, G.COMMENT, np.int8)
         kind[gentry], kind[gleaf], kind[gexit] = G.ENTRY, G.LEAF, G.EXIT
         dur, dres = decimal_ns(*_split_dec(q["duration"]), 3)
         b["dur"] = _np(dur.fill_null(0)).astype(np.int64)
         b["dres"] = _np(dres.fill_null(0)).astype(np.int64)
-        b["dur_ok"] = _nz(q["duration"]) & (kind != G.ENTRY)
+        b["dur_ok"] = nonempty(q["duration"]) & (kind != G.ENTRY)
         indent = _np(pc.utf8_length(q["indent"])).astype(np.int64)
         b["depth"] = np.maximum(0, (indent - 2) // 2)
         ex = pa.array(gexit)
@@ -240,13 +235,3 @@ class TraceCmdReader(FtraceReader):
             st.skip("latency summary (report -w)")
         else:
             st.skip(rule)
-
-
-def _nz(a):
-    return nonempty(a)
-
-
-def _int(x):
-    if x is None or x != x:
-        return None
-    return int(x)

@@ -13,8 +13,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import graph as G
-from .base import decimal_ns, nonempty, null_if_empty, to_int
-from .ftrace import FtraceReader, _np, _split_dec
+from .base import decimal_ns, nonempty, np_of as _np, null_if_empty, split_decimal as _split_dec, \
+    to_int
+from .ftrace import FtraceReader
 
 _UNIT_EXP = {"ns": 0, "us": 3, "ms": 6, "s": 9}
 _LOST = re.compile(r"^LOST (\d+) records")
@@ -40,18 +41,17 @@ class UftraceReader(FtraceReader):
 
     @classmethod
     def is_applicable(cls, lines):
-        g = cls._grammar()
-        rx = re.compile(g.regex("replay_line", (), True, ("body",)))
-        body = re.compile(g.regex("body"))
+        rx = cls._rx("replay_line", (), True, ("body",))
+        body = cls._rx("body")
         content = [ln for ln in lines if ln.strip()][:200]
         if not content:
             return 0.0
-        if re.match(r"^#\s+(DURATION|TID|TIMESTAMP|ADDRESS|ELAPSED|TIMEDELTA)\b.*FUNCTION", content[0]):
+        if cls._rx("column_header").match(content[0]):
             return 0.95
-        other = re.compile(g.regex("other_output"))
+        other = cls._rx("other_output")
         if any(other.match(ln) for ln in content[:3]):
             return 0.5          # uftrace report/graph/dump/info output: no replay in it
-        flat = re.compile(g.regex("flat_record"))
+        flat = cls._rx("flat_record")
         if sum(1 for ln in content if flat.match(ln)) > 0.8 * len(content):
             return 0.9
         bar = none = 0
@@ -135,17 +135,11 @@ class UftraceReader(FtraceReader):
         if self.columns and "MODULE" in self.columns and "TASK" not in self.columns:
             task = pa.nulls(n, pa.string())       # a lone name column is the module
         b["comm"] = task
-        # durations in their printed unit, exactly
-        dur = np.zeros(n, np.int64)
-        dres = np.zeros(n, np.int64)
-        unit = _np(c["dur_unit"])
-        ip, fr = _split_dec(c["dur_val"])
-        for u, e in _UNIT_EXP.items():
-            sel = unit == u
-            if sel.any():
-                v, r = decimal_ns(ip, fr, e)
-                dur[sel] = _np(v.fill_null(0))[sel]
-                dres[sel] = _np(r.fill_null(0))[sel]
+        # durations in their printed unit, exactly: one pass with a unit exponent per row
+        unit = pc.index_in(c["dur_unit"], value_set=pa.array(list(_UNIT_EXP)))
+        exps = np.array(list(_UNIT_EXP.values()), np.int64)[_np(unit.fill_null(0))]
+        dur, dres = decimal_ns(*_split_dec(c["dur_val"]), exps)
+        dur, dres = _np(dur.fill_null(0)).astype(np.int64), _np(dres.fill_null(0)).astype(np.int64)
         b["dur"], b["dres"], b["dur_ok"] = dur, dres, nonempty(c["dur_val"])
         has_ts = nonempty(c["timestamp"])
         if has_ts.any():

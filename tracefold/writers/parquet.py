@@ -23,7 +23,7 @@ class ParquetWriter:
 
     def __enter__(self):
         self.tmp = self._atomic.__enter__()
-        path = self.tmp if self.tmp else "/dev/stdout"
+        path = self.tmp
         if self.target == "-":
             import tempfile
             self._spool = tempfile.NamedTemporaryFile(suffix=".parquet")
