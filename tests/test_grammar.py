@@ -105,3 +105,29 @@ def test_fast_path_and_lark_agree_on_real_lines():
             checked += 1
             break
     assert checked > 600
+
+
+def test_quick_rules_and_lark_agree_on_real_lines():
+    """Rare rules a reader tries with their regex before Lark (QUICK_RULES, header comments)
+    give the same rule and fields as Lark on every real line either accepts."""
+    need_shared()
+    checked = 0
+    for fmt, path, no, text in corpus_lines(limit_per_file=400, limit_per_format=4000):
+        r = READERS[fmt]()
+        if not r.QUICK_RULES:
+            continue
+        quick = r.quick(text)
+        if quick is None and not text.lstrip().startswith("#"):
+            continue
+        try:
+            slow = r.g.parse(text)
+        except Exception:
+            slow = None
+        if quick is None:
+            assert slow is None or slow[0] not in r.QUICK_RULES, (path, no, text, slow)
+            continue
+        assert slow is not None and slow[0] == quick[0], (path, no, text, quick, slow)
+        assert {k: v for k, v in slow[1].items() if v} == {k: v for k, v in quick[1].items() if v}, \
+            (path, no, text)
+        checked += 1
+    assert checked > 100

@@ -101,6 +101,21 @@ class LineGrammar:
         except LarkError as e:
             return f"no rule matches ({type(e).__name__})"
 
+    def alternatives(self, start: str = "line") -> list[str]:
+        """Names of the rules listed as alternatives of ``start`` (the line shapes)."""
+        out = []
+        for exp in self._rules[start][2].children:
+            sym = exp.children[0].children[0] if len(exp.children) == 1 else None
+            if sym is None or not hasattr(sym, "name"):
+                raise GrammarError(f"{self.name}: each alternative of {start} must be one rule")
+            out.append(strip_ns(str(sym.name)))
+        return out
+
+    def priority(self, rule: str) -> int:
+        """The rule's Lark priority (``rule.2: …``), 0 when not given."""
+        opts = self._rules[rule][3] if rule in self._rules else None
+        return (getattr(opts, "priority", None) or 0) if opts is not None else 0
+
     # ---------------------------------------------------------------- regex side
     @functools.lru_cache(maxsize=None)
     def regex(self, rule: str, opaque: tuple[str, ...] = (), anchor: bool = True,

@@ -1,6 +1,7 @@
 """What every reader shares: line accounting, the grammar-derived fast path, the Lark fallback."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import Counter
@@ -141,6 +142,10 @@ class Reader:
     grammar = ""
     description = ""
     NOCAPTURE: tuple = ()   # terminals the reader never reads: matched but not captured
+    # rare rules tried with their grammar-derived regex before Lark, in this order (header
+    # comments: building the Earley parser for them alone costs ~0.25 s). Only rules whose
+    # regex and Lark agree (tests/test_grammar.py checks it on the corpus).
+    QUICK_RULES: tuple = ()
 
     def __init__(self, path="?"):
         self.path = str(path)
@@ -205,13 +210,34 @@ class Reader:
             return self._rare_cache[text]
         if len(text) > MAX_LARK_LINE:
             return None
+        res = self.quick(text)
         try:
-            res = self.g.parse(text)
+            if res is None:
+                res = self.g.parse(text)
         except Exception:
             res = None
         if len(self._rare_cache) < 10000:
             self._rare_cache[text] = res
         return res
+
+    def quick(self, text: str):
+        """(rule, fields) without Lark when one of QUICK_RULES is the line's only reading:
+        its regex matches and no other line shape of equal or higher priority does (else None,
+        and Lark decides)."""
+        if not self.QUICK_RULES:
+            return None
+        best, hits = None, []
+        for rule, prio, rx in _line_shapes(self.g):
+            if best is not None and prio < best:
+                break
+            m = rx.match(text)
+            if m:
+                best = prio
+                hits.append((rule, m))
+        if len(hits) != 1 or hits[0][0] not in self.QUICK_RULES:
+            return None
+        rule, m = hits[0]
+        return rule, {canonical(k): v for k, v in m.groupdict().items() if v is not None}
 
     def unrecognized(self, line_no: int, text: str):
         if len(text) > MAX_LARK_LINE:
@@ -240,6 +266,13 @@ class Reader:
 
 
 # ---------------------------------------------------------------------- helpers
+@functools.lru_cache(maxsize=None)
+def _line_shapes(g):
+    """[(rule, priority, compiled regex)] of every line shape, highest priority first."""
+    shapes = [(r, g.priority(r), re.compile(g.regex(r))) for r in g.alternatives()]
+    return sorted(shapes, key=lambda s: -s[1])
+
+
 THREADS = int(os.environ.get("TRACEFOLD_THREADS", 0)) or max(1, min(4, os.cpu_count() or 1))
 _POOL = None
 

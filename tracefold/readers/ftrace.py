@@ -24,6 +24,7 @@ class FtraceReader(Reader):
     CAPTURE = ("graph_entry", "graph_leaf", "graph_exit")
     RULE_CAPTURE: dict = {}
     DEDUP_RULES = ("stack_frame",)
+    QUICK_RULES = ("header_comment",)
     NOCAPTURE = ("dur_mark", "delay_mark", "addr", "parent_addr", "sym_offset", "parent_offset",
                  "frame_offset")     # lines that repeat verbatim: match each distinct once
 

@@ -30,6 +30,7 @@ def _leaf(stacks: pa.ListArray, offsets, counts):
 class PerfScriptReader(Reader):
     format = "perf-script"
     grammar = "perf_script"
+    QUICK_RULES = ("header_comment",)
     description = "perf script text (default and -F layouts, --header) and simpleperf text"
     INNER = {"sample_header": "trailer"}   # the TRAILER text is matched with rule trailer
 

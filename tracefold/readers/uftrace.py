@@ -24,6 +24,7 @@ _LOST = re.compile(r"^LOST (\d+) records")
 class UftraceReader(FtraceReader):
     format = "uftrace"
     grammar = "uftrace"
+    QUICK_RULES = ("column_header", "header_comment")
     description = "uftrace replay text (any -f fields, -a arguments, -K kernel functions)"
     graph_event = "uftrace"
     INNER = {"replay_line": "body"}
