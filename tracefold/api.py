@@ -124,14 +124,24 @@ def info(path, format: str | None = None) -> dict:
     return out
 
 
-def convert(path, output, format: str | None = None, progress=None) -> dict:
-    """Convert one input to Parquet (streaming, atomic). Returns the info dict."""
-    from .writers.parquet import ParquetWriter
+def convert(path, output, format: str | None = None, progress=None, to: str | None = None,
+            filters=None, **options) -> dict:
+    """Convert one input to ``output`` (format from ``to`` or the extension: parquet, folded,
+    chrome, …), streaming and atomically. ``filters`` is an analysis.filters.Filters;
+    ``options`` go to the writer. Returns the info dict, with the writer's ``notes``."""
+    from . import writers
+    from .analysis.filters import RowFilter
+    W = writers.get_writer(writers.format_for(str(output), to))
+    rf = RowFilter(filters) if filters is not None and filters.active() else None
     res = ReadResult("?", {})
-    with ParquetWriter(output) as w:
+    with W(output, **options) as w:
         for t in iter_tables(path, format, progress=progress, result=res):
-            w.write(t)
+            if rf is not None:
+                t = rf(t)
+            if t.num_rows:
+                w.write(t)
         out = {"path": str(path), "format": res.format}
         out.update(res.stats)
         w.set_info({"format": res.format, "source": str(path), "stats": res.stats})
+    out["notes"] = dict(w.notes)
     return out

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -49,34 +50,103 @@ def _progress(path):
     return prog, (lambda n: prog.update(task, advance=n))
 
 
-@app.command()
-def convert(
-    input: str = typer.Argument(..., help="trace text file (.gz ok), Parquet, or - for stdin"),
-    output: str = typer.Option(..., "-o", "--output", help="output file (.parquet), - = stdout"),
-    from_: Optional[str] = typer.Option(None, "--from", help="input format: "
-                                        + ", ".join(readers.formats())),
-    to: Optional[str] = typer.Option(None, "--to", help="output format (default: from -o)"),
-):
-    """Convert a trace to the normalized table (Parquet)."""
-    fmt_out = to or (Path(output).suffix.lstrip(".") if output != "-" else "parquet")
-    if fmt_out not in ("parquet",):
-        _fail(f"output format {fmt_out!r} is not supported yet (supported: parquet)", 2)
-    prog, cb = _progress(input)
+# ---------------------------------------------------------------------- shared options
+def _filters(pid, tid, comm, function, time, max_depth, min_duration):
+    from .analysis.filters import Filters
     try:
-        if prog:
-            with prog:
-                info = api.convert(input, output, from_, progress=cb)
-        else:
-            info = api.convert(input, output, from_)
+        return Filters.from_options(pid=pid, tid=tid, comm=comm, function=function, time=time,
+                                    max_depth=max_depth, min_duration=min_duration)
+    except ValueError as e:
+        _fail(str(e), 2)
+
+
+PID_OPT = typer.Option(None, "--pid", help="keep only these processes (N[,N…]); "
+                       "given without a number: add the PID to root frames (folded)")
+TID_OPT = typer.Option(None, "--tid", help="keep only these threads (N[,N…]); "
+                       "given without a number: add PID/TID to root frames (folded)")
+COMM_OPT = typer.Option(None, "--comm", help="keep only these task names (a,b,…)")
+FUNC_OPT = typer.Option(None, "--function", help="keep only this function's subtrees "
+                        "(calls under it; stacks through it, cut to start there)")
+TIME_OPT = typer.Option(None, "--time", help="keep events with START <= time <= END, "
+                        "'START..END' in the trace's clock (seconds, or with ns/us/ms/s)")
+DEPTH_OPT = typer.Option(None, "--max-depth", help="drop calls deeper than N (0 = roots "
+                         "only); stacks cut to N frames")
+MINDUR_OPT = typer.Option(None, "--min-duration", help="drop calls shorter than D "
+                          "(e.g. 10us; bare numbers are ns)")
+
+
+def _run(fn, input):
+    """Call the API; turn every failure into one line on stderr (no traceback)."""
+    try:
+        return fn()
     except InputError as e:
         _fail(str(e))
+    except ValueError as e:
+        _fail(str(e), 2)
     except KeyboardInterrupt:
         _fail("interrupted; no output written", 130)
+    except BrokenPipeError:
+        raise
     except Exception as e:
         if os.environ.get("TRACEFOLD_DEBUG"):
             raise
         _fail(f"{input}: internal error: {type(e).__name__}: {e} (set TRACEFOLD_DEBUG=1 for details)")
+
+
+@app.command()
+def convert(
+    input: str = typer.Argument(..., help="trace text file (.gz ok), Parquet, or - for stdin"),
+    output: str = typer.Option(..., "-o", "--output", help="output file; its extension picks "
+                               "the format (.parquet .folded .json .graphml .dot); - = stdout"),
+    from_: Optional[str] = typer.Option(None, "--from", help="input format: "
+                                        + ", ".join(readers.formats())),
+    to: Optional[str] = typer.Option(None, "--to", help="output format: parquet, folded, "
+                                     "chrome, graphml, dot (default: from -o)"),
+    # folded stacks (stackcollapse-perf.pl options and meanings)
+    pid_frames: bool = typer.Option(False, "--pid-frames", help="folded: root frame comm-PID "
+                                    "(what a bare --pid means)"),
+    tid_frames: bool = typer.Option(False, "--tid-frames", help="folded: root frame "
+                                    "comm-PID/TID (what a bare --tid means)"),
+    kernel: bool = typer.Option(False, "--kernel", help="folded: annotate kernel frames _[k]"),
+    jit: bool = typer.Option(False, "--jit", help="folded: annotate JIT frames _[j]"),
+    all_: bool = typer.Option(False, "--all", help="folded: all annotations (--kernel --jit)"),
+    addrs: bool = typer.Option(False, "--addrs", help="folded: raw addresses for unknown symbols"),
+    event_filter: Optional[str] = typer.Option(None, "--event-filter", help="folded: only "
+                                               "samples of this event (default: the first)"),
+    weight: str = typer.Option("auto", "--weight", help="folded: self-ns (calls; default) or "
+                               "calls; samples weigh their period"),
+    source: str = typer.Option("auto", "--source", help="folded: calls or stacks (default: "
+                               "calls when the input has calls)"),
+    flamechart: bool = typer.Option(False, "--flamechart", help="folded: time order, "
+                                    "identical stacks not merged"),
+    keep_last: bool = typer.Option(False, "--keep-last", help="folded: keep a last perf sample "
+                                   "not ended by a blank line (stackcollapse-perf.pl drops it)"),
+    pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
+    function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
+    max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
+):
+    """Convert a trace: normalized table (Parquet), folded stacks, Chrome trace JSON, graphs."""
+    from . import writers
+    try:
+        fmt_out = writers.format_for(output, to)
+    except ValueError as e:
+        _fail(str(e), 2)
+    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
+    opts = dict(pid=pid_frames, tid=tid_frames, kernel=kernel, jit=jit, all=all_, addrs=addrs,
+                event_filter=event_filter, weight=weight, source=source, flamechart=flamechart,
+                keep_last=keep_last)
+    prog, cb = _progress(input)
+
+    def go():
+        if prog:
+            with prog:
+                return api.convert(input, output, from_, progress=cb, to=fmt_out, filters=flt,
+                                   **opts)
+        return api.convert(input, output, from_, to=fmt_out, filters=flt, **opts)
+    info = _run(go, input)
     _report_unrecognized(info)
+    for note, n in info.get("notes", {}).items():
+        typer.echo(f"tracefold: note: {n} {note}", err=True)
 
 
 @app.command()
@@ -129,9 +199,25 @@ def _print_info(d):
     c.print(t)
 
 
-def main():
+_INT_LIST = re.compile(r"^\d+(,\d+)*$")
+
+
+def fix_argv(argv: list[str]) -> list[str]:
+    """A bare ``--pid`` / ``--tid`` (no number after it) is stackcollapse-perf.pl's flag:
+    task IDs in root frames. With numbers it is the filter."""
+    out = []
+    for i, a in enumerate(argv):
+        if a in ("--pid", "--tid") and not (i + 1 < len(argv) and _INT_LIST.match(argv[i + 1])):
+            out.append(a + "-frames")
+        else:
+            out.append(a)
+    return out
+
+
+def main(argv=None):
+    argv = fix_argv(sys.argv[1:] if argv is None else list(argv))
     try:
-        app()
+        app(args=argv, prog_name="tracefold")
     except BrokenPipeError:
         sys.exit(141)
 

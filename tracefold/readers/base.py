@@ -164,6 +164,7 @@ class Reader:
         return load(cls.grammar)
 
     @classmethod
+    @functools.lru_cache(maxsize=None)
     def _rx(cls, rule, *args):
         """Python regex of one rule of this reader's grammar (for format detection)."""
         return re.compile(cls._grammar().regex(rule, *args))

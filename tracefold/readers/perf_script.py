@@ -65,7 +65,11 @@ class PerfScriptReader(Reader):
         # callchain frames (and a stray blank line before them) stay in the chunk of their
         # sample header
         first = b.split(b"\n", 1)[0]
-        return first[:1] in (b" ", b"\t") or not first.strip()
+        if first[:1] in (b" ", b"\t") or not first.strip():
+            return True
+        # frames printed without indentation: a line that is a frame and not a sample header
+        text = first.decode("utf-8", "replace")
+        return bool(self._rx("frame").match(text)) and not self._rx("sample_header").match(text)
 
     # ------------------------------------------------------------------ chunks
     def process(self, chunk):
@@ -154,6 +158,10 @@ class PerfScriptReader(Reader):
                     st.warnings["callchains separated from their sample line by a blank line"] += odd
             sel = pa.array(ok)
             owners.append(owner[ok])
+            # a sample's last callchain line
+            last = np.full(n, -1, np.int64)
+            np.maximum.at(last, owner[ok], line_nos[fidx][ok])
+            end_line = pa.array(last, pa.int64(), mask=last < 0)
             addr.append(f["addr"].filter(sel))
             sym.append(f["sym"].filter(sel))
             dso.append(null_if_empty(f["dso"]).filter(sel))
@@ -166,6 +174,8 @@ class PerfScriptReader(Reader):
             sym.append(c["isym"].filter(sel))
             dso.append(null_if_empty(c["idso"]).filter(sel))
         cols = self._header_columns(hl, c)
+        if "frame" in matched:
+            cols["end_line"] = end_line
         if owners:
             owner = np.concatenate(owners)
             addr, sym, dso = (pa.concat_arrays(x) for x in (addr, sym, dso))

@@ -4,53 +4,51 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..schema import SCHEMA, SCHEMA_VERSION
-from .atomic import AtomicFile
+from .base import Writer
 
 
-class ParquetWriter:
-    suffix = ".parquet"
+class ParquetWriter(Writer):
+    name = "parquet"
+    extensions = (".parquet",)
+    binary = True
+    description = "the normalized call-event table (docs/schema.md)"
 
-    def __init__(self, target):
-        self.target = str(target)
-        self._atomic = AtomicFile(target)
-        self._writer = None
-        self._info = {}
-
-    def __enter__(self):
-        self.tmp = self._atomic.__enter__()
+    def begin(self):
+        self._spool = None
         path = self.tmp
-        if self.target == "-":
-            import tempfile
+        if path is None:            # stdout: Parquet needs a seekable file, spool it
             self._spool = tempfile.NamedTemporaryFile(suffix=".parquet")
             path = self._spool.name
         self._path = path
         self._writer = pq.ParquetWriter(path, SCHEMA, compression="zstd")
-        return self
 
     def write(self, table: pa.Table):
         self._writer.write_table(table.cast(SCHEMA) if table.schema != SCHEMA else table,
                                  row_group_size=1 << 20)
 
-    def set_info(self, info: dict):
-        self._info = info
+    def end(self):
+        # key/value metadata must be known when the footer is written
+        self._writer.add_key_value_metadata({
+            "tracefold.schema_version": SCHEMA_VERSION,
+            "tracefold.info": json.dumps(self.info),
+        })
+        self._writer.close()
+        if self._spool is not None:
+            with open(self._path, "rb") as f:
+                shutil.copyfileobj(f, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+            self._spool.close()
 
     def __exit__(self, exc_type, exc, tb):
-        try:
-            if self._writer is not None:
-                # key/value metadata must be known when the footer is written
-                self._writer.add_key_value_metadata({
-                    "tracefold.schema_version": SCHEMA_VERSION,
-                    "tracefold.info": json.dumps(self._info),
-                })
+        if exc_type is not None and getattr(self, "_writer", None) is not None:
+            try:
                 self._writer.close()
-            if self.target == "-" and exc_type is None:
-                with open(self._path, "rb") as f:
-                    shutil.copyfileobj(f, sys.stdout.buffer)
-        finally:
-            self._atomic.__exit__(exc_type, exc, tb)
-        return False
+            except Exception:
+                pass
+        return super().__exit__(exc_type, exc, tb)

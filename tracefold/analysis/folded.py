@@ -1,0 +1,414 @@
+"""Folded stacks ("root;…;leaf weight") from the normalized table, chunk by chunk.
+
+Two sources, both read from the table alone (so a Parquet file gives the same result):
+
+* stacks: rows with a ``stack`` (perf samples, ftrace ``<stack trace>`` blocks) and perf samples
+  without one. perf frames are tidied exactly as FlameGraph's ``stackcollapse-perf.pl`` does
+  (same options: comm root, ``--pid``, ``--tid``, ``--kernel``, ``--jit``, ``--all``,
+  ``--addrs``, ``--event-filter``; see docs/folded.md);
+* call trees: rows of kind ``call`` nested through ``parent_line`` (function_graph, uftrace),
+  weighted by self time in ns (default) or by number of calls.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import CALL, SAMPLE
+
+
+@dataclass
+class FoldOptions:
+    pid: bool = False           # root frame "comm-pid"
+    tid: bool = False           # root frame "comm-pid/tid"
+    kernel: bool = False        # "_[k]" on kernel frames (perf)
+    jit: bool = False           # "_[j]" on JIT frames (perf)
+    all: bool = False           # --kernel --jit
+    addrs: bool = False         # "[dso <addr>]" for unknown symbols (perf)
+    event_filter: str | None = None
+    weight: str = "auto"        # auto | self-ns | calls
+    source: str = "auto"        # auto | calls | stacks
+    flamechart: bool = False    # time order, nothing merged
+    keep_last: bool = False     # keep a last perf sample not ended by a blank line
+
+    def __post_init__(self):
+        if self.all:
+            self.kernel = self.jit = True
+        if self.weight not in ("auto", "self-ns", "calls"):
+            raise ValueError(f"--weight must be self-ns or calls, not {self.weight!r}")
+        if self.source not in ("auto", "calls", "stacks"):
+            raise ValueError(f"--source must be calls or stacks, not {self.source!r}")
+
+
+# ---------------------------------------------------------------------- perf frame tidying
+_GO_METHOD = re.compile(r"\.\(.*\)\.")
+_ARG_LIST = re.compile(r"\((?!anonymous namespace\)).*")
+_JIT_MAP = re.compile(r"/tmp/perf-\d+\.map")
+_KERNEL_DSO = re.compile(r"^\[|vmlinux$")
+
+
+def tidy_perf_frame(sym: str, dso: str | None, addr: str | None, java: bool,
+                    o: FoldOptions) -> str:
+    """One perf callchain frame → its folded frame(s) ("a;b_[i]" for JIT inline chains
+    "a->b"), or "" when stackcollapse-perf.pl leaves the frame out."""
+    if sym.startswith("("):
+        return ""
+    if sym == "":
+        sym = " "       # no symbol printed ("addr  (dso)"): the script's frame is a blank
+    dso = dso or ""
+    out = []
+    for k, f in enumerate(sym.split("->")):
+        if f == "[unknown]":
+            base = dso.rsplit("/", 1)[-1] if dso != "[unknown]" else "unknown"
+            f = f"[{base} <{addr}>]" if o.addrs else f"[{base}]"
+        f = f.replace(";", ":")
+        if not _GO_METHOD.search(f):
+            # everything after the first "(" is an argument list (C++ signatures, Java)
+            f = _ARG_LIST.sub("", f, count=1)
+        f = f.replace('"', "").replace("'", "")
+        if java and "/" in f and f.startswith("L"):
+            f = f[1:]
+        if k > 0:
+            if "_[i]" not in f:
+                f += "_[i]"
+        elif o.kernel and _KERNEL_DSO.search(dso) and "unknown" not in dso:
+            f += "_[k]"
+        elif o.jit and _JIT_MAP.search(dso):
+            if "_[j]" not in f:
+                f += "_[j]"
+        out.append(f)
+    return ";".join(out)
+
+
+def root_labels(t: pa.Table, o: FoldOptions, default_comm: bool) -> pa.Array | None:
+    """The task frame of each row: comm (spaces → _), comm-pid or comm-pid/tid; pid "?" when
+    the trace does not give it. None when no task frame is wanted."""
+    if not (default_comm or o.pid or o.tid):
+        return None
+    comm = pc.fill_null(t.column("comm"), "")
+    if o.pid or o.tid:
+        pid = pc.fill_null(pc.cast(t.column("pid"), pa.string()), "?")
+        if o.tid:
+            tid = pc.fill_null(pc.cast(t.column("tid"), pa.string()), "?")
+            comm = pc.binary_join_element_wise(comm, "-", pid, "/", tid, "")
+        else:
+            comm = pc.binary_join_element_wise(comm, "-", pid, "")
+    return pc.replace_substring(comm, " ", "_")
+
+
+def has_frames(t: pa.Table) -> pa.Array:
+    return pc.fill_null(pc.greater(pc.list_value_length(t.column("stack")), 0), False)
+
+
+class Folder:
+    """Feed tables with ``add``; ``lines()`` gives the folded lines (sorted, or in time order
+    for flame charts)."""
+
+    def __init__(self, options: FoldOptions | None = None):
+        self.o = options or FoldOptions()
+        self.counts: Counter = Counter()        # stacks mode
+        self.ordered: list = []                 # flamechart of stacks: (key, weight)
+        self.notes: Counter = Counter()
+        self._tidy: dict = {}
+        self._event = self.o.event_filter
+        self._event_defaulted = False
+        self._calls = _CallCollector()
+        self._last = None
+        self.mode = None
+
+    def finish(self, input_lines: int | None):
+        """stackcollapse-perf.pl only counts a sample when a blank line ends it, so a last
+        sample at the very end of the file is left out (inferno keeps it; so does
+        ``keep_last``). Called once, with the number of input lines, before lines()."""
+        if self._last is None or not input_lines or self.o.keep_last:
+            return
+        key, w, end = self._last
+        if end >= input_lines:
+            if self.o.flamechart:
+                self.ordered.pop()
+            else:
+                self.counts[key] -= w
+            self.notes["sample left out: the input ends inside it (no blank line after it, "
+                       "as stackcollapse-perf.pl does; --keep-last keeps it)"] += 1
+
+    # ------------------------------------------------------------------ input
+    def add(self, t: pa.Table):
+        kind = t.column("kind").cast(pa.string())
+        is_call = pc.fill_null(pc.equal(kind, CALL), False)
+        has_stack = pc.fill_null(pc.greater(pc.list_value_length(t.column("stack")), 0), False)
+        is_sample = pc.fill_null(pc.equal(kind, SAMPLE), False)
+        stacky = pc.or_(has_stack, is_sample)
+        want = self.o.source
+        if want in ("auto", "calls") and pc.any(is_call).as_py():
+            self._calls.add(t.filter(is_call))
+        if want in ("auto", "stacks") and pc.any(stacky).as_py():
+            self._add_stacks(t.filter(stacky))
+
+    def _add_stacks(self, t: pa.Table):
+        o = self.o
+        fmt = t.column("format").cast(pa.string())
+        perf = pc.fill_null(pc.equal(fmt, "perf-script"), False)
+        # event filter: given, or the first perf event met (as stackcollapse-perf.pl does:
+        # merging cycles with instructions would mislead)
+        # Only samples whose header line ends with the event name take part (both FlameGraph
+        # and inferno recognize the event there); samples with a tracepoint payload or their
+        # own frame on the header line are never filtered.
+        ev = pc.fill_null(t.column("event"), "")
+        trailer = pc.or_(pc.is_valid(t.column("text")),
+                         pc.and_(pc.is_null(t.column("end_line")), has_frames(t)))
+        plain = pc.and_(perf, pc.invert(trailer))
+        if self._event is None and pc.any(plain).as_py():
+            self._event = pc.filter(ev, plain)[0].as_py()
+            self._event_defaulted = True
+        if self._event is not None:
+            keep = pc.equal(ev, self._event) if not self._event_defaulted else \
+                pc.or_(pc.invert(plain), pc.equal(ev, self._event))
+            dropped = len(t) - pc.sum(keep).as_py()
+            if dropped:
+                self.notes[f"samples of other events than {self._event!r} left out "
+                           f"(--event-filter)"] += dropped
+                t = t.filter(keep)
+                perf = perf.filter(keep)
+        n = len(t)
+        if not n:
+            return
+        roots = root_labels(t, o, default_comm=True)
+        java = pc.equal(roots, "java").to_numpy(zero_copy_only=False)
+        perf_np = perf.to_numpy(zero_copy_only=False)
+        stack = t.column("stack").combine_chunks()
+        frames = pc.list_flatten(stack)
+        owner = pc.list_parent_indices(stack).to_numpy()
+        if len(frames):
+            dso = pc.list_flatten(t.column("stack_dso").combine_chunks())
+            addr = pc.list_flatten(t.column("stack_addr").combine_chunks())
+            frag = self._fragments(frames, dso, addr, java[owner], perf_np[owner])
+            ok = np.asarray(pc.not_equal(frag, "").to_numpy(zero_copy_only=False), bool)
+            owner = owner[ok]
+            frag = frag.filter(pa.array(ok))
+        else:
+            frag = pa.array([], pa.string())
+        counts = np.bincount(owner, minlength=n) if len(owner) else np.zeros(n, np.int64)
+        offsets = np.zeros(n + 1, np.int32)
+        np.cumsum(counts, out=offsets[1:])
+        joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), frag), ";")
+        key = pc.if_else(pc.equal(joined, ""), roots,
+                         pc.binary_join_element_wise(roots, joined, ";"))
+        if self.o.weight == "calls":
+            w = pa.array(np.ones(n, np.int64))
+        else:
+            w = pc.fill_null(t.column("weight"), 1)
+        # the last perf sample seen and the line its block ends on (see finish)
+        last = n - 1
+        if perf_np[last]:
+            el = t.column("end_line")[last].as_py()
+            self._last = (key[last].as_py(), w[last].as_py(),
+                          el if el is not None else t.column("line")[last].as_py())
+        else:
+            self._last = None
+        if self.o.flamechart:
+            self.ordered.extend(zip(key.to_pylist(), w.to_pylist()))
+            return
+        g = pa.table({"k": key, "w": w}).group_by("k").aggregate([("w", "sum")])
+        for k, v in zip(g.column("k").to_pylist(), g.column("w_sum").to_pylist()):
+            self.counts[k] += v
+
+    def _fragments(self, frames, dso, addr, java, perf) -> pa.Array:
+        """Folded text of each frame (tidied once per distinct frame)."""
+        o = self.o
+        enc = pc.binary_join_element_wise(
+            frames, pc.fill_null(dso, "\x01"), pc.fill_null(addr, ""),
+            pa.array(np.where(java, "j", "") + np.where(perf, "p", "")), "\x00").dictionary_encode()
+        out = []
+        for k in enc.dictionary.to_pylist():
+            v = self._tidy.get(k)
+            if v is None:
+                sym, d, a, flags = k.split("\x00")
+                d = None if d == "\x01" else d
+                if "p" in flags:
+                    v = tidy_perf_frame(sym, d, a, "j" in flags, o)
+                else:
+                    v = sym.replace(";", ":")
+                self._tidy[k] = v
+            out.append(v)
+        return pa.array(out, pa.string()).take(enc.indices)
+
+    # ------------------------------------------------------------------ output
+    def lines(self) -> list[str]:
+        has_calls = self._calls.n > 0
+        stacks = len(self.ordered) if self.o.flamechart else sum(1 for _ in self.counts)
+        if self.o.source == "calls" or (self.o.source == "auto" and has_calls):
+            if stacks and self.o.source == "auto":
+                self.notes["stacks left out: the input has calls (--source stacks folds the "
+                           "stacks instead)"] += stacks
+            self.mode = "calls"
+            return self._calls.fold(self.o, self.notes) if has_calls else []
+        self.mode = "stacks"
+        if self.o.flamechart:
+            return [f"{k} {w}" for k, w in self.ordered if w > 0]
+        return [f"{k} {v}" for k, v in sorted(self.counts.items()) if v > 0]
+
+
+# ---------------------------------------------------------------------- call trees
+class _CallCollector:
+    """Compact columns of every call row (numpy), names interned; folded at the end."""
+
+    def __init__(self):
+        self.parts = []
+        self.names: dict = {}
+        self.roots: dict = {}
+        self.n = 0
+
+    def add(self, t: pa.Table):
+        def ids(arr, table):
+            enc = pc.fill_null(arr, "?").dictionary_encode()
+            m = np.array([table.setdefault(s, len(table)) for s in enc.dictionary.to_pylist()],
+                         np.int64)
+            return m[enc.indices.to_numpy(zero_copy_only=False)]
+
+        def np64(c, fill):
+            return pc.fill_null(t.column(c), fill).to_numpy().astype(np.int64)
+        part = {
+            "line": t.column("line").to_numpy(),
+            "parent": np64("parent_line", -1),
+            "name": ids(t.column("name"), self.names),
+            "dur": np64("dur_ns", -1),
+            "ts": np64("ts_ns", -1),
+            "tid": np64("tid", -1),
+            "pid": np64("pid", -1),
+            "comm": ids(t.column("comm"), self.roots),
+        }
+        self.parts.append(part)
+        self.n += len(t)
+
+    def columns(self):
+        cols = {k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]}
+        order = np.argsort(cols["line"], kind="stable")
+        return {k: v[order] for k, v in cols.items()}
+
+    def fold(self, o: FoldOptions, notes: Counter) -> list[str]:
+        c = self.columns()
+        n = len(c["line"])
+        pidx = np.searchsorted(c["line"], c["parent"])
+        pidx = np.where((c["parent"] >= 0) & (pidx < n) &
+                        (c["line"][np.minimum(pidx, n - 1)] == c["parent"]), pidx, -1)
+        # root frames: none by default (as `uftrace dump --flame-graph`), or the task
+        comm_names = list(self.roots)
+        if o.pid or o.tid:
+            labels = []
+            for cm, p, t in zip(c["comm"].tolist(), c["pid"].tolist(), c["tid"].tolist()):
+                s = comm_names[cm] if comm_names[cm] != "?" else ""
+                ps = str(p) if p >= 0 else "?"
+                labels.append((f"{s}-{ps}/{t if t >= 0 else '?'}" if o.tid else f"{s}-{ps}")
+                              .replace(" ", "_"))
+            uniq, root_id = np.unique(np.array(labels, object), return_inverse=True)
+            path_names = [u for u in uniq.tolist()]
+            path_parent = [-1] * len(path_names)
+            base = root_id.astype(np.int64)
+        else:
+            path_names, path_parent = [], []
+            base = np.full(n, -1, np.int64)
+        path_id, level = _path_ids(pidx, c["name"], base, path_names, path_parent,
+                                   list(self.names))
+        # weights
+        if o.weight == "calls":
+            w = np.ones(n, np.int64)
+        else:
+            dur = c["dur"]
+            child = np.zeros(n, np.int64)
+            has_p = (pidx >= 0) & (dur >= 0)
+            np.add.at(child, pidx[has_p], dur[has_p])
+            w = np.where(dur >= 0, dur - child, 0)
+            neg = w < 0
+            if neg.any():
+                notes["calls whose children outlast them (self time < 0 set to 0)"] += int(neg.sum())
+                w[neg] = 0
+            if (dur < 0).any():
+                notes["calls without a duration (unclosed) count no self time"] += int((dur < 0).sum())
+        names = _path_strings(path_names, path_parent)
+        if o.flamechart:
+            return _flamechart(c, pidx, path_id, w, names, o)
+        sums = np.zeros(len(names), np.int64)
+        np.add.at(sums, path_id, w)
+        out = [(names[i], int(sums[i])) for i in np.flatnonzero(sums > 0).tolist()]
+        out.sort()
+        return [f"{k} {v}" for k, v in out]
+
+
+def _path_ids(pidx, name, base, path_names, path_parent, name_list):
+    """Intern call paths level by level (vectorized): path of a call = (path of its parent,
+    its name). Returns (path id per call, level per call); fills path_names / path_parent."""
+    n = len(pidx)
+    level = np.zeros(n, np.int64)
+    while True:
+        new = np.where(pidx >= 0, level[np.maximum(pidx, 0)] + 1, 0)
+        if np.array_equal(new, level):
+            break
+        level = new
+    path_id = np.full(n, -1, np.int64)
+    nn = len(name_list) + 1
+    for lv in range(int(level.max()) + 1 if n else 0):
+        sel = np.flatnonzero(level == lv)
+        parent_path = base[sel] if lv == 0 else path_id[pidx[sel]]
+        key = (parent_path + 1) * nn + name[sel]
+        uniq, inv = np.unique(key, return_inverse=True)
+        first = len(path_names)
+        for k in uniq.tolist():
+            path_parent.append(k // nn - 1)
+            path_names.append(name_list[k % nn])
+        path_id[sel] = first + inv
+    return path_id, level
+
+
+def _path_strings(path_names, path_parent):
+    out = [None] * len(path_names)
+    for i, (nm, p) in enumerate(zip(path_names, path_parent)):
+        nm = nm.replace(";", ":")
+        out[i] = nm if p < 0 else out[p] + ";" + nm
+    return out
+
+
+def _flamechart(c, pidx, path_id, w, names, o):
+    """Calls in time order per task, never merged: a call's own time before its first child,
+    between its children and after its last child, each piece on its own line. Without
+    timestamps (or with --weight calls) a call's weight comes first, then its children."""
+    n = len(pidx)
+    kids = np.flatnonzero(pidx >= 0)
+    kids = kids[np.argsort(pidx[kids], kind="stable")]          # by parent, in line order
+    counts = np.bincount(pidx[kids], minlength=n) if len(kids) else np.zeros(n, np.int64)
+    off = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=off[1:])
+    ts, dur = c["ts"].tolist(), c["dur"].tolist()
+    kids, counts, off = kids.tolist(), counts.tolist(), off.tolist()
+    w = w.tolist()
+    pid = path_id.tolist()
+    by_time = o.weight != "calls"
+    out = []
+    roots = np.flatnonzero(pidx < 0)
+    roots = roots[np.lexsort((c["line"][roots], c["tid"][roots]))].tolist()
+    for r in roots:
+        st = [[r, 0, ts[r]]]
+        while st:
+            fr = st[-1]
+            i, k, t = fr
+            timed = by_time and ts[i] >= 0 and dur[i] >= 0
+            if k == 0 and not timed and w[i] > 0:
+                out.append(f"{names[pid[i]]} {w[i]}")
+            if k < counts[i]:
+                ch = kids[off[i] + k]
+                fr[1] = k + 1
+                if timed and ts[ch] >= 0:
+                    if ts[ch] > t:
+                        out.append(f"{names[pid[i]]} {ts[ch] - t}")
+                    if dur[ch] >= 0:
+                        fr[2] = max(t, ts[ch] + dur[ch])
+                st.append([ch, 0, ts[ch]])
+                continue
+            if timed and ts[i] + dur[i] > t:
+                out.append(f"{names[pid[i]]} {ts[i] + dur[i] - t}")
+            st.pop()
+    return out
