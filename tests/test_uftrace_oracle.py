@@ -129,3 +129,23 @@ def test_calls_and_nesting_equal_uftrace_chrome(recording):
     # and the tree: every call's parent is the innermost call around it in time
     paths = call_paths(tracefold.read_arrow(recording["replay"]))
     assert all(len(p) == d + 1 for p, d in zip((paths[x] for x in calls.line), calls.depth))
+
+
+def test_folded_writer_equals_uftrace_flame_graph(recording, tmp_path):
+    """`tracefold convert replay -o x.folded` (and from its Parquet file) gives uftrace's
+    own `dump --flame-graph --sample-time=1ns` lines."""
+    want = {}
+    for ln in recording["flame"].splitlines():
+        stack, _, w = ln.rpartition(" ")
+        want[stack] = want.get(stack, 0) + int(w)
+    pq = tmp_path / "r.parquet"
+    tracefold.convert(recording["replay"], pq)
+    for src in (recording["replay"], pq):
+        out = tmp_path / "r.folded"
+        tracefold.convert(src, out)
+        got = {}
+        for ln in out.read_text().splitlines():
+            stack, _, w = ln.rpartition(" ")
+            assert stack not in got, "one line per stack"
+            got[stack] = int(w)
+        assert got == want

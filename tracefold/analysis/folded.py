@@ -265,6 +265,8 @@ class _CallCollector:
 
     def add(self, t: pa.Table):
         def ids(arr, table):
+            if isinstance(arr, pa.ChunkedArray):
+                arr = arr.combine_chunks()
             enc = pc.fill_null(arr, "?").dictionary_encode()
             m = np.array([table.setdefault(s, len(table)) for s in enc.dictionary.to_pylist()],
                          np.int64)
@@ -391,10 +393,10 @@ def _flamechart(c, pidx, path_id, w, names, o):
     roots = np.flatnonzero(pidx < 0)
     roots = roots[np.lexsort((c["line"][roots], c["tid"][roots]))].tolist()
     for r in roots:
-        st = [[r, 0, ts[r]]]
+        st = [[r, 0, ts[r], 0]]          # call, next child, time reached, self time emitted
         while st:
             fr = st[-1]
-            i, k, t = fr
+            i, k, t, used = fr
             timed = by_time and ts[i] >= 0 and dur[i] >= 0
             if k == 0 and not timed and w[i] > 0:
                 out.append(f"{names[pid[i]]} {w[i]}")
@@ -402,13 +404,17 @@ def _flamechart(c, pidx, path_id, w, names, o):
                 ch = kids[off[i] + k]
                 fr[1] = k + 1
                 if timed and ts[ch] >= 0:
-                    if ts[ch] > t:
-                        out.append(f"{names[pid[i]]} {ts[ch] - t}")
+                    # the gap before this child, within the call's self time (timestamps
+                    # and durations may be rounded differently: self time is the budget)
+                    piece = min(ts[ch] - t, w[i] - used)
+                    if piece > 0:
+                        out.append(f"{names[pid[i]]} {piece}")
+                        fr[3] = used + piece
                     if dur[ch] >= 0:
                         fr[2] = max(t, ts[ch] + dur[ch])
-                st.append([ch, 0, ts[ch]])
+                st.append([ch, 0, ts[ch], 0])
                 continue
-            if timed and ts[i] + dur[i] > t:
-                out.append(f"{names[pid[i]]} {ts[i] + dur[i] - t}")
+            if timed and w[i] - used > 0:
+                out.append(f"{names[pid[i]]} {w[i] - used}")
             st.pop()
     return out
