@@ -94,3 +94,14 @@ def test_chunking_does_not_change_the_result(path, monkeypatch):
     monkeypatch.setattr(source, "CHUNK_BYTES", 2048)
     small = tracefold.read_arrow(SAMPLES / path)
     _tables_equal(whole, small)
+
+
+def test_uftrace_fields_in_the_order_given_to_f():
+    """`uftrace replay -f time,duration,tid` prints the fields in that order (not the default
+    one): tid, durations of leaves and exact exit - entry times are all read."""
+    need_shared()
+    import tracefold
+    t = tracefold.read(SAMPLES / "uftrace/uftrace-tests/replay/t115_replay_field1.txt")
+    assert (t.tid == 28337).all() and t.comm.isna().all()
+    got = dict(zip(t.name, t.dur_ns))
+    assert got == {"main": 2937, "a": 2517, "b": 2167, "c": 1700, "getpid": 776}

@@ -149,3 +149,41 @@ def test_folded_writer_equals_uftrace_flame_graph(recording, tmp_path):
             assert stack not in got, "one line per stack"
             got[stack] = int(w)
         assert got == want
+
+
+def test_chrome_writer_equals_uftrace_chrome(recording, tmp_path):
+    """`tracefold convert replay -o x.json`: per thread the same calls with the same nesting,
+    start times and durations as `uftrace dump --chrome`, and `tracefold check` passes."""
+    from tracefold.analysis.check import check_file
+    want = defaultdict(list)
+    stacks = defaultdict(list)
+    for ev in recording["chrome"]["traceEvents"]:
+        if ev.get("ph") not in ("B", "E"):
+            continue
+        tid = ev.get("tid", ev["pid"])
+        ts = round(float(ev["ts"]) * 1000)
+        if ev["ph"] == "B":
+            stacks[tid].append((ev["name"], ts))
+        else:
+            name, start = stacks[tid].pop()
+            want[tid].append((name, len(stacks[tid]), start, ts - start))
+    out = tmp_path / "t.json"
+    tracefold.convert(recording["replay"], out, absolute_ts=True)
+    assert check_file(out)["ok"]
+    xs = [e for e in json.loads(out.read_text())["traceEvents"] if e["ph"] == "X"]
+    got = defaultdict(list)
+    by_tid = defaultdict(list)
+    for e in xs:
+        start = round(e["ts"] * 1000)
+        by_tid[e["tid"]].append((start, start + round(e["dur"] * 1000), e["name"]))
+    for tid, sl in by_tid.items():
+        sl.sort(key=lambda s: (s[0], -s[1]))
+        st = []
+        for start, end, name in sl:
+            while st and st[-1] <= start:
+                st.pop()
+            got[tid].append((name, len(st), start, end - start))
+            st.append(end)
+    assert set(got) == set(want)
+    for tid in want:
+        assert sorted(got[tid]) == sorted(want[tid])

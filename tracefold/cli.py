@@ -119,6 +119,11 @@ def convert(
                                "calls when the input has calls)"),
     flamechart: bool = typer.Option(False, "--flamechart", help="folded: time order, "
                                     "identical stacks not merged"),
+    absolute_ts: bool = typer.Option(False, "--absolute-ts", help="chrome: keep the trace's "
+                                     "own timestamps (default: rebased to the first event)"),
+    split: Optional[str] = typer.Option(None, "--split", help="chrome: cut into files of "
+                                        "about SIZE (e.g. 200MB): OUT.001.json, …; open "
+                                        "calls are re-opened in the next file"),
     keep_last: bool = typer.Option(False, "--keep-last", help="folded: keep a last perf sample "
                                    "not ended by a blank line (stackcollapse-perf.pl drops it)"),
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
@@ -134,7 +139,7 @@ def convert(
     flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
     opts = dict(pid=pid_frames, tid=tid_frames, kernel=kernel, jit=jit, all=all_, addrs=addrs,
                 event_filter=event_filter, weight=weight, source=source, flamechart=flamechart,
-                keep_last=keep_last)
+                keep_last=keep_last, absolute_ts=absolute_ts, split=split)
     prog, cb = _progress(input)
 
     def go():
@@ -173,6 +178,33 @@ def info(
             sys.stdout.flush()
         else:
             _print_info(d)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def check(
+    inputs: List[str] = typer.Argument(..., help="Chrome trace JSON files"),
+    json_: bool = typer.Option(False, "--json", help="one JSON object per file"),
+):
+    """Validate Chrome trace JSON: required keys, no negative durations, strict nesting on
+    every track. Exit status 1 when a file has a problem."""
+    from .analysis.check import check_file
+    failed = 0
+    for path in inputs:
+        r = check_file(path)
+        failed += not r["ok"]
+        if json_:
+            sys.stdout.write(json.dumps(r) + "\n")
+            continue
+        c = r["counts"]
+        if r["ok"]:
+            typer.echo(f"{path}: ok ({c.get('events', 0)} events, {c.get('slices', 0)} slices "
+                       f"on {c.get('tracks', 0)} tracks)" if "events" in c else f"{path}: ok")
+        else:
+            typer.echo(f"{path}: {c.get('problems', len(r['problems']))} problem(s)", err=True)
+            for p in r["problems"]:
+                typer.echo(f"  {p}", err=True)
     if failed:
         raise typer.Exit(1)
 

@@ -48,16 +48,21 @@ class GrammarError(Exception):
 class LineGrammar:
     """One ``.lark`` file: Lark parser for rare lines, regexes for the hot path."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, text: str | None = None):
         self.name = name
         self.path = GRAMMAR_DIR / f"{name}.lark"
-        self.text = self.path.read_text()
+        self.text = self.path.read_text() if text is None else text
         gb = GrammarBuilder(import_paths=[str(GRAMMAR_DIR)])
         gb.load_grammar(self.text, str(self.path))
         built = gb.build()
         self._rules = {str(r[0]): r for r in built.rule_defs}
         self._terms = {str(t[0]): t[1][0] for t in built.term_defs}
         self._parser = None
+
+    def variant(self, rule: str, definition: str) -> "LineGrammar":
+        """The same grammar with one (single-line) rule defined differently, e.g. uftrace's
+        ``columns`` in the order a file's header gives. Cached."""
+        return _variant(self, rule, definition)
 
     # ---------------------------------------------------------------- Lark side
     @property
@@ -275,6 +280,15 @@ def _collect(tree, line, out):
             name = strip_ns(c.type)
             if not name.startswith("_") and not name.startswith("ANON"):
                 out.setdefault(name.lower(), str(c))
+
+
+@functools.lru_cache(maxsize=None)
+def _variant(g: LineGrammar, rule: str, definition: str) -> LineGrammar:
+    pat = re.compile(rf"^{re.escape(rule)}(\.\d+)?:.*$", re.M)
+    if len(pat.findall(g.text)) != 1:
+        raise GrammarError(f"{g.name}: rule {rule} must be defined on exactly one line")
+    return LineGrammar(g.name, pat.sub(lambda m: f"{rule}{m.group(1) or ''}: {definition}",
+                                      g.text))
 
 
 @functools.lru_cache(maxsize=None)

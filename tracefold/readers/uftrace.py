@@ -83,12 +83,34 @@ class UftraceReader(FtraceReader):
                 m = rx.match(chunk.lines[i].as_py())
                 if m:
                     names = m.group("column_names").split()
+                    self._order_columns(names)
                     times = sum(1 for x in names if x in ("TIMEDELTA", "ELAPSED"))
                     absent = [sym for col, sym in self._COLUMN_SYMBOLS.items() if col not in names]
                     absent += ["time2", "time3"][times:] + ["NONE_INDENT", "BACKTRACE"]
                     self.absent = tuple(absent)
                     break
         return super().process(chunk)
+
+    _CANONICAL = ("duration", "tid_col", "ADDRESS", "TIMESTAMP", "time2", "time3", "TASK",
+                  "MODULE")
+
+    def _order_columns(self, names):
+        """uftrace prints the -f fields in the order given (`-f time,duration,tid`); the
+        grammar's ``columns`` rule lists them in the default order. For another order, use
+        the grammar with ``columns`` made of the same column rules in the header's order."""
+        seq, times = [], iter(("time2", "time3"))
+        for x in names:
+            sym = {"TIMEDELTA": None, "ELAPSED": None}.get(x, self._COLUMN_SYMBOLS.get(x, ""))
+            if sym is None:
+                sym = next(times, "")
+            if sym:
+                seq.append(sym)
+        pos = [self._CANONICAL.index(x) for x in seq]
+        if pos == sorted(pos):
+            return
+        parts = ["(duration _SP | BACKTRACE _SP)?" if x == "duration" else f"({x} _SP)?"
+                 for x in seq]
+        self.g = self.g.variant("columns", " ".join(parts))
 
     # ------------------------------------------------------------------ lines → records
     def graph_batch(self, matched, line_nos):

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .chrome import ChromeWriter
 from .folded import FoldedWriter
 from .parquet import ParquetWriter
 
-WRITERS = {w.name: w for w in (ParquetWriter, FoldedWriter)}
+WRITERS = {w.name: w for w in (ParquetWriter, FoldedWriter, ChromeWriter)}
 
 
 def formats():

@@ -1,0 +1,445 @@
+"""Chrome trace JSON (Trace Event Format) for Perfetto UI, chrome://tracing and speedscope.
+
+* Calls are complete events (``ph: X``), strictly nested per track: each call is placed inside
+  its parent (``parent_line``) and after its previous sibling; what the input forces (a child
+  that outlasts its parent, a clock going backwards, overlapping siblings, calls never closed)
+  is repaired and counted (``notes``). Times are integer ns printed as µs with three decimals
+  (exact), rebased to the first event unless ``absolute_ts``. Traces without timestamps
+  (function_graph without abstime) get a synthetic timeline from the durations.
+* One track per (pid, tid) with ``process_name`` / ``thread_name`` metadata; the idle task
+  (tid 0) gets one track per CPU, and rows with no task (function_graph without proc) one per
+  CPU, so that CPUs never overlap.
+* Tracepoints, function-tracer entries and other single events are thread instants
+  (``ph: i``) with their fields in ``args``; lost events and similar markers are global
+  instants.
+* Stack samples become a flame chart: per thread, consecutive samples that share frames
+  extend the same slices; a sample lasts until the next one of its thread, at most the
+  thread's median sampling interval (documented in docs/chrome.md).
+
+Streaming: the normalized rows are spooled to a temporary Parquet file (first pass: trace
+start, per-track end, sampling intervals), then read back row group by row group; memory
+holds only the open calls of each track. ``split`` cuts the output into files of about that
+many bytes, re-opening the calls open at each cut.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections import Counter, defaultdict
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..schema import CALL, ENTRY, EXIT, INSTANT, MARKER, NO_ENTRY, SAMPLE, SCHEMA, UNCLOSED
+from .atomic import AtomicFile
+from .base import Writer
+
+try:
+    import orjson
+
+    def _dumps(o) -> str:
+        return orjson.dumps(o).decode()
+except ImportError:     # pragma: no cover
+    import json
+
+    def _dumps(o) -> str:
+        return json.dumps(o, ensure_ascii=False, separators=(",", ":"))
+
+SYNTH_TID = 1 << 30         # base of synthetic thread ids (per-CPU tracks)
+COLS = ["line", "kind", "event", "name", "ts_ns", "dur_ns", "pid", "tid", "comm", "cpu",
+        "parent_line", "stack", "stack_dso", "args", "retval", "fields", "text", "weight",
+        "status", "caller", "format"]
+
+
+def parse_size(text) -> int:
+    if isinstance(text, int):
+        return text
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*", str(text).lower())
+    if not m:
+        raise ValueError(f"not a size: {text!r} (e.g. 200MB)")
+    return int(float(m.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[m.group(2)])
+
+
+def us(ns: int) -> str:
+    """Integer ns as exact µs text with three decimals."""
+    if ns < 0:
+        return "-" + us(-ns)
+    q, r = divmod(ns, 1000)
+    return f"{q}.{r:03d}"
+
+
+def track_of(pid, tid, cpu, comm):
+    """(pid, tid, thread name) of a row's track."""
+    if tid is None:
+        c = -1 if cpu is None else cpu
+        return 0, SYNTH_TID + 2 * (c + 1), f"CPU {c}" if c >= 0 else "unknown task"
+    if tid == 0:
+        c = -1 if cpu is None else cpu
+        return 0, SYNTH_TID + 2 * (c + 1) + 1, f"<idle>/{c}" if c >= 0 else "<idle>"
+    return (pid if pid is not None else tid), tid, comm or str(tid)
+
+
+class _Open:
+    __slots__ = ("line", "start", "end", "name", "args", "child_end", "cursor", "unclosed")
+
+    def __init__(self, line, start, end, name, args, unclosed):
+        self.line, self.start, self.end, self.name, self.args = line, start, end, name, args
+        self.child_end = start      # end of the last child placed
+        self.cursor = start         # synthetic timeline: where the next child starts
+        self.unclosed = unclosed
+
+
+class _Track:
+    __slots__ = ("stack", "last_root_end", "cursor", "end", "frames", "prev_ts", "cap",
+                 "prev_end", "roots")
+
+    def __init__(self):
+        self.stack: list[_Open] = []
+        self.roots: list = []       # recent root slices (start, end), oldest first
+        self.last_root_end = None
+        self.cursor = 0
+        self.end = None             # last time seen on this track (first pass)
+        self.frames = []            # sample flame chart: [name, start]
+        self.prev_ts = None
+        self.prev_end = None
+        self.cap = None
+
+
+class ChromeWriter(Writer):
+    name = "chrome"
+    extensions = (".json",)
+    description = "Chrome trace JSON (Perfetto UI, chrome://tracing, speedscope)"
+
+    def begin(self):
+        self.absolute = bool(self.options.get("absolute_ts"))
+        split = self.options.get("split")
+        self.split = parse_size(split) if split else None
+        self._spool = tempfile.NamedTemporaryFile(prefix="tracefold-chrome-", suffix=".parquet")
+        self._pw = pq.ParquetWriter(self._spool.name, pa.schema([SCHEMA.field(c) for c in COLS]))
+        self.t0 = None
+        self.tracks: dict = {}
+        self._gaps = defaultdict(list)
+        self._last_sample_ts = {}
+
+    # ------------------------------------------------------------------ pass 1
+    def write(self, table: pa.Table):
+        t = table.select(COLS)
+        self._pw.write_table(t)
+        ts = t.column("ts_ns")
+        mn = pc.min(ts).as_py()
+        if mn is not None:
+            self.t0 = mn if self.t0 is None else min(self.t0, mn)
+        # last time per track (unclosed calls end there) and sampling intervals per thread
+        end = pc.add(ts, pc.fill_null(t.column("dur_ns"), 0))
+        for pid, tid, cpu, comm, e, k in zip(*(t.column(c).to_pylist() for c in
+                                               ("pid", "tid", "cpu", "comm")),
+                                             end.to_pylist(), t.column("kind").to_pylist()):
+            key = track_of(pid, tid, cpu, comm)[:2]
+            tr = self.tracks.get(key)
+            if tr is None:
+                tr = self.tracks[key] = _Track()
+            if e is not None and (tr.end is None or e > tr.end):
+                tr.end = e
+        samples = t.filter(pc.fill_null(pc.equal(t.column("kind").cast(pa.string()), SAMPLE),
+                                        False))
+        for pid, tid, cpu, comm, ts_ in zip(*(samples.column(c).to_pylist() for c in
+                                              ("pid", "tid", "cpu", "comm", "ts_ns"))):
+            if ts_ is None:
+                continue
+            key = track_of(pid, tid, cpu, comm)[:2]
+            prev = self._last_sample_ts.get(key)
+            if prev is not None and ts_ > prev:
+                self._gaps[key].append(ts_ - prev)
+            self._last_sample_ts[key] = ts_
+
+    # ------------------------------------------------------------------ pass 2
+    def end(self):
+        self._pw.close()
+        if self.absolute or self.t0 is None:
+            self.base = 0
+        else:
+            self.base = self.t0
+        for key, g in self._gaps.items():
+            self.tracks[key].cap = int(np.median(g))
+        self._names = {}            # (pid, tid) -> thread name
+        self._pnames = {}           # pid -> process name
+        self._files = []
+        self._open_file()
+        pf = pq.ParquetFile(self._spool.name)
+        for i in range(pf.num_row_groups):
+            self._rows(pf.read_row_group(i))
+        for key, tr in self.tracks.items():
+            self._close_all(key, tr)
+        self._close_file(last=True)
+        self._spool.close()
+
+    # output files --------------------------------------------------------
+    def _open_file(self):
+        k = len(self._files)
+        if self.split is None:
+            f = self.open_text()
+            atomic = None
+        else:
+            target = self._part_name(k)
+            atomic = AtomicFile(target)
+            f = open(atomic.__enter__(), "w", encoding="utf-8")
+        self._files.append(atomic)
+        self._f = f
+        self._written = 0
+        self._first = True
+        self._used_tracks = set()
+        self._emit_raw('{"traceEvents":[\n')
+
+    def _part_name(self, k):
+        root, ext = os.path.splitext(self.target)
+        return f"{root}.{k + 1:03d}{ext or '.json'}"
+
+    def _close_file(self, last=False):
+        for (pid, tid) in sorted(self._used_tracks):
+            self._event(f'"ph":"M","name":"thread_name","pid":{pid},"tid":{tid},'
+                        f'"args":{{"name":{_dumps(self._names.get((pid, tid), str(tid)))}}}')
+        for pid in sorted({p for p, _ in self._used_tracks}):
+            self._event(f'"ph":"M","name":"process_name","pid":{pid},"tid":{pid},'
+                        f'"args":{{"name":{_dumps(self._pname(pid))}}}')
+        other = {"tracefold": {"source": self.info.get("source"),
+                               "format": self.info.get("format"),
+                               "time_origin_ns": self.base,
+                               "repairs": dict(self.notes)}}
+        self._emit_raw(f'\n],"displayTimeUnit":"ns","otherData":{_dumps(other)}}}\n')
+        self._f.close()
+        if self.split is not None:
+            self._files[-1].__exit__(None, None, None)
+            if last and self.tmp is not None:
+                # the -o path itself lists the parts (so that it exists and says where to look)
+                with open(self.tmp, "w") as f:
+                    f.write(_dumps({"parts": [os.path.basename(self._part_name(i))
+                                              for i in range(len(self._files))]}) + "\n")
+
+    def _pname(self, pid):
+        if pid == 0:
+            return "kernel (idle / no task)"
+        return self._pnames.get(pid) or self._names.get((pid, pid)) or str(pid)
+
+    def _emit_raw(self, s):
+        self._f.write(s)
+        self._written += len(s)
+
+    def _event(self, body):
+        self._emit_raw(("" if self._first else ",\n") + "{" + body + "}")
+        self._first = False
+
+    def _maybe_split(self, ts):
+        """Cut here if the file is full: the open calls are closed at ``ts`` in this file
+        and re-opened at ``ts`` in the next."""
+        if self.split is None or self._written < self.split:
+            return
+        reopened = []
+        for key, tr in self.tracks.items():
+            for o in tr.stack:
+                if o.start < ts:
+                    self._x(key, o.name, o.start, max(ts, o.start) - o.start,
+                            dict(o.args, continues=True))
+                    o.start = ts
+                    o.args = dict(o.args, continued=True)
+                    reopened.append(o)
+        self._close_file()
+        self._open_file()
+        if reopened:
+            self.notes["calls cut at a file boundary and re-opened in the next part"] += \
+                len(reopened)
+
+    # rows ----------------------------------------------------------------
+    def _rows(self, t: pa.Table):
+        cols = {c: t.column(c).to_pylist() for c in COLS}
+        for i in range(t.num_rows):
+            kind = cols["kind"][i]
+            pid, tid, cpu, comm = cols["pid"][i], cols["tid"][i], cols["cpu"][i], cols["comm"][i]
+            p, tt, tname = track_of(pid, tid, cpu, comm)
+            key = (p, tt)
+            if key not in self._names:
+                self._names[key] = tname
+                if pid is not None and tid is not None and pid == tid and comm:
+                    self._pnames.setdefault(p, comm)
+                elif comm and p not in self._pnames and p != 0:
+                    self._pnames[p] = comm
+            tr = self.tracks[key]
+            ts = cols["ts_ns"][i]
+            if ts is not None:
+                self._maybe_split(ts)
+            if kind == CALL:
+                self._call(key, tr, cols, i)
+            elif kind == SAMPLE:
+                self._sample(key, tr, cols, i)
+            else:
+                self._instant(key, tr, cols, i, kind)
+
+    def _call(self, key, tr, c, i):
+        ts, dur, status = c["ts_ns"][i], c["dur_ns"][i], c["status"][i]
+        parent = c["parent_line"][i]
+        args = {"line": c["line"][i]}
+        for k in ("args", "retval"):
+            if c[k][i] is not None:
+                args[k] = c[k][i]
+        if status:
+            args["status"] = status
+        st = tr.stack
+        # the parent: pop finished siblings and their descendants
+        if parent is not None and any(o.line == parent for o in st):
+            while st[-1].line != parent:
+                self._pop(key, tr)
+        else:
+            parent = None
+            if status == NO_ENTRY:
+                # the trace started inside this call: its children came before it
+                while st:
+                    self._pop(key, tr)
+        synthetic = ts is None
+        if synthetic:
+            if status == NO_ENTRY and dur is not None:
+                ts = (st[-1].cursor if st else tr.cursor) - dur
+            else:
+                ts = st[-1].cursor if st else tr.cursor
+            self.notes["calls placed on a synthetic timeline (the trace has no timestamps)"] += 1
+        if parent is None and status == NO_ENTRY:
+            self._enclosing(key, tr, c["name"][i] or "?", ts, ts + (dur or 0), args)
+            return
+        if parent is None and status != NO_ENTRY:
+            while st and (st[-1].end is not None and st[-1].end <= ts):
+                self._pop(key, tr)
+            while st:                           # an earlier root still open: it ends here
+                self._pop(key, tr, ts)
+        end = None if dur is None else ts + dur
+        if st:
+            par = st[-1]
+            lo = max(par.start, par.child_end)
+            if ts < lo:
+                if end is not None:
+                    end = max(end, lo) if synthetic else end
+                ts = lo
+                self.notes["calls starting before their parent or previous sibling moved"] += 1
+            if par.end is not None and end is not None and end > par.end:
+                end = par.end
+                self.notes["calls ending after their parent clipped"] += 1
+            if end is not None and end < ts:
+                end = ts
+        elif tr.last_root_end is not None and ts < tr.last_root_end and status != NO_ENTRY:
+            if end is not None:
+                end = max(end, tr.last_root_end)
+            ts = tr.last_root_end
+            self.notes["calls starting before the previous call ended moved"] += 1
+        o = _Open(c["line"][i], ts, end, c["name"][i] or "?", args, end is None)
+        st.append(o)
+
+    def _enclosing(self, key, tr, name, start, end, args):
+        """A call whose entry the trace does not have: its callees came before it. It
+        contains every earlier slice of its track that it overlaps."""
+        widened = False
+        while tr.roots and tr.roots[-1][1] > start:
+            s0, e0 = tr.roots.pop()
+            if s0 < start or e0 > end:
+                widened = True
+            start, end = min(start, s0), max(end, e0)
+        if widened:
+            self.notes["calls seen only at their exit widened to contain their callees"] += 1
+        self._x(key, name, start, end - start, args)
+        self._root_done(tr, start, end)
+
+    def _root_done(self, tr, start, end):
+        tr.roots.append((start, end))
+        if len(tr.roots) > 256:
+            del tr.roots[:128]
+        tr.last_root_end = max(tr.last_root_end or end, end)
+        tr.cursor = max(tr.cursor, end)
+
+    def _pop(self, key, tr, at=None):
+        o = tr.stack.pop()
+        end = o.end
+        if end is None:
+            # never closed: until the last thing seen on the track (or the cut point)
+            end = max(o.child_end, o.cursor, at if at is not None else (tr.end or o.start))
+            self.notes["unclosed calls closed at the last event of their track"] += 1
+        end = max(end, o.start)
+        self._x(key, o.name, o.start, end - o.start, o.args)
+        if tr.stack:
+            par = tr.stack[-1]
+            par.child_end = max(par.child_end, end)
+            par.cursor = max(par.cursor, end)
+        else:
+            self._root_done(tr, o.start, end)
+
+    def _close_all(self, key, tr):
+        while tr.stack:
+            self._pop(key, tr)
+        self._flush_frames(key, tr, None)
+
+    def _x(self, key, name, start, dur, args, cat="call"):
+        self._used_tracks.add(key)
+        self._event(f'"ph":"X","cat":"{cat}","name":{_dumps(name)},"pid":{key[0]},'
+                    f'"tid":{key[1]},"ts":{us(start - self.base)},"dur":{us(dur)},'
+                    f'"args":{_dumps(args)}')
+
+    def _instant(self, key, tr, c, i, kind):
+        ts = c["ts_ns"][i]
+        if ts is None:
+            ts = tr.stack[-1].cursor if tr.stack else tr.cursor
+        name = c["name"][i] or c["event"][i] or kind
+        args = {"line": c["line"][i]}
+        if c["event"][i] and c["event"][i] != name:
+            args["event"] = c["event"][i]
+        if c["fields"][i]:
+            args.update({k: v for k, v in c["fields"][i]})
+        if c["text"][i] is not None:
+            args["text"] = c["text"][i]
+        if c["caller"][i]:
+            args["caller"] = c["caller"][i]
+        self._used_tracks.add(key)
+        scope = "g" if kind == MARKER else "t"
+        self._event(f'"ph":"i","s":"{scope}","cat":"{kind}","name":{_dumps(name)},'
+                    f'"pid":{key[0]},"tid":{key[1]},"ts":{us(ts - self.base)},'
+                    f'"args":{_dumps(args)}')
+
+    # samples: a flame chart per thread -----------------------------------
+    def _sample(self, key, tr, c, i):
+        ts = c["ts_ns"][i]
+        w = c["weight"][i] or 1
+        if ts is None:                          # no times: samples side by side by weight
+            ts = tr.cursor
+            tr.cursor += w
+            cap = w
+        else:
+            cap = tr.cap or w
+        stack = c["stack"][i] or []
+        dsos = c["stack_dso"][i] or [None] * len(stack)
+        names = [_frame_name(s, d) for s, d in zip(stack, dsos)]
+        if not names:
+            names = [c["comm"][i] or "?"]
+        if tr.prev_end is not None and ts > tr.prev_end:
+            self._flush_frames(key, tr, tr.prev_end)        # a gap: close everything
+        elif tr.prev_ts is not None and ts < tr.prev_ts:
+            ts = tr.prev_ts
+        common = 0
+        for (fname, _), n in zip(tr.frames, names):
+            if fname != n:
+                break
+            common += 1
+        self._flush_frames(key, tr, ts, keep=common)
+        for n in names[common:]:
+            tr.frames.append([n, ts])
+        tr.prev_ts = ts
+        tr.prev_end = ts + cap
+
+    def _flush_frames(self, key, tr, at, keep=0):
+        if at is None:
+            at = tr.prev_end
+        while len(tr.frames) > keep:
+            n, start = tr.frames.pop()
+            self._x(key, n, start, max(at - start, 0), {}, cat="sample")
+
+
+def _frame_name(sym, dso):
+    if sym in ("", "[unknown]") and dso and dso != "[unknown]":
+        return f"[{dso.rsplit('/', 1)[-1]}]"
+    return sym or "[unknown]"
