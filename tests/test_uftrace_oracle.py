@@ -187,3 +187,24 @@ def test_chrome_writer_equals_uftrace_chrome(recording, tmp_path):
     assert set(got) == set(want)
     for tid in want:
         assert sorted(got[tid]) == sorted(want[tid])
+
+
+def test_report_command_equals_uftrace_report(recording, tmp_path):
+    """`tracefold report --json` (and the call graph's nodes) against `uftrace report`."""
+    from conftest import run_cli
+    want = _report(recording["report"])
+    p = run_cli("report", recording["replay"], "--json")
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(x) for x in p.stdout.decode().splitlines()]
+    got = {r["function"]: r for r in rows}
+    assert set(got) == set(want)
+    for name, (total, self_, calls) in want.items():
+        g = got[name]
+        assert g["calls"] == calls, name
+        assert abs(g["total_ns"] - total) <= max(1, total // 1000) + 1, (name, g, total)
+        assert abs(g["self_ns"] - self_) <= max(1, self_ // 1000) + 1, (name, g, self_)
+        assert g["min_ns"] <= g["avg_ns"] <= g["max_ns"]
+    # sorted by total time, descending, as uftrace does
+    assert [r["total_ns"] for r in rows] == sorted((r["total_ns"] for r in rows), reverse=True)
+    g = tracefold.callgraph(tracefold.read_arrow(recording["replay"]))
+    assert {n: a["calls"] for n, a in g.nodes(data=True)} == {n: c for n, (_, _, c) in want.items()}

@@ -145,3 +145,60 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
         w.set_info({"format": res.format, "source": str(path), "stats": res.stats})
     out["notes"] = dict(w.notes)
     return out
+
+
+def _filtered(source, format, filters):
+    """Tables of a path, Parquet file, Arrow table or DataFrame, filtered."""
+    from .analysis.callgraph import _tables
+    from .analysis.filters import RowFilter
+    rf = RowFilter(filters) if filters is not None and filters.active() else None
+    for t in _tables(source, format):
+        if rf is not None:
+            t = rf(t)
+        if t.num_rows:
+            yield t
+
+
+def callgraph(source, format: str | None = None, per_thread: bool = False, filters=None):
+    """The call graph of a trace (path, Parquet file, Arrow table or DataFrame) as an
+    ``nx.DiGraph``: a node per function (per thread and function with ``per_thread``) with
+    calls, total / self / avg / min / max ns, or sample weights; an edge caller → callee with
+    calls and inclusive time (see analysis.callgraph.CallGraphBuilder)."""
+    from .analysis.callgraph import CallGraphBuilder
+    b = CallGraphBuilder(per_thread)
+    for t in _filtered(source, format, filters):
+        b.add(t)
+    return b.graph()
+
+
+REPORT_SORT = {"total": "total_ns", "self": "self_ns", "calls": "calls", "avg": "avg_ns",
+               "min": "min_ns", "max": "max_ns", "weight": "weight", "samples": "samples",
+               "name": "function"}
+
+
+def report(source, format: str | None = None, per_thread: bool = False, filters=None,
+           sort: str = "total"):
+    """Per-function table like ``uftrace report``: calls, total, self, avg, min, max (ns) for
+    traced calls; weight (inclusive), self_weight and samples for stack samples. A recursive
+    function's total counts its outermost calls only; avg is the mean duration of its calls.
+    Returns a pandas DataFrame sorted by ``sort`` (descending; name ascending)."""
+    import pandas as pd
+    from .analysis.callgraph import CallGraphBuilder
+    b = CallGraphBuilder(per_thread)
+    for t in _filtered(source, format, filters):
+        b.add(t)
+    rows, source = b.report()
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    key = REPORT_SORT.get(sort, sort)
+    if source == "stacks":
+        key = {"total_ns": "weight", "self_ns": "self_weight", "calls": "samples"}.get(key, key)
+    if key not in df.columns:
+        raise ValueError(f"cannot sort by {sort!r} here (columns: {', '.join(df.columns)})")
+    if key == "function":
+        df = df.sort_values(["function"], kind="stable")
+    else:
+        df = df.sort_values([key, "function"], ascending=[False, True], kind="stable")
+    df.attrs["source"] = source
+    return df.reset_index(drop=True)

@@ -183,6 +183,71 @@ def info(
 
 
 @app.command()
+def graph(
+    input: str = typer.Argument(..., help="trace file (.gz ok), Parquet, or -"),
+    output: str = typer.Option(..., "-o", "--output", help="g.graphml or g.dot (- = stdout)"),
+    from_: Optional[str] = typer.Option(None, "--from", help="input format"),
+    to: Optional[str] = typer.Option(None, "--to", help="graphml or dot (default: from -o)"),
+    per_thread: bool = typer.Option(False, "--per-thread", help="one node per thread and "
+                                    "function (default: threads merged)"),
+    pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
+    function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
+    max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
+):
+    """Call graph: a node per function (calls, total, self), an edge per caller → callee."""
+    from . import writers
+    try:
+        fmt_out = writers.format_for(output, to) if output != "-" or to else "dot"
+    except ValueError as e:
+        _fail(str(e), 2)
+    if fmt_out not in ("graphml", "dot"):
+        _fail(f"graph writes graphml or dot, not {fmt_out}", 2)
+    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
+    info = _run(lambda: api.convert(input, output, from_, to=fmt_out, filters=flt,
+                                    per_thread=per_thread), input)
+    _report_unrecognized(info)
+
+
+@app.command()
+def report(
+    input: str = typer.Argument(..., help="trace file (.gz ok), Parquet, or -"),
+    from_: Optional[str] = typer.Option(None, "--from", help="input format"),
+    sort: str = typer.Option("total", "--sort", "-s", help="total, self, calls, avg, min, "
+                             "max, name (samples: total = weight, self = self weight)"),
+    top: Optional[int] = typer.Option(None, "--top", "-n", help="only the first N rows"),
+    json_: bool = typer.Option(False, "--json", help="JSON Lines, one object per function"),
+    per_thread: bool = typer.Option(False, "--per-thread", help="one row per thread and "
+                                    "function"),
+    pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
+    function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
+    max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
+):
+    """Per-function table (calls, total, self, avg, min, max), like `uftrace report`."""
+    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
+    df = _run(lambda: api.report(input, from_, per_thread=per_thread, filters=flt, sort=sort),
+              input)
+    if top is not None:
+        df = df.head(top)
+    if json_:
+        for r in df.to_dict(orient="records"):
+            sys.stdout.write(json.dumps({k: (None if v != v else v) for k, v in r.items()},
+                                        default=int) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from .writers.graph import human_ns
+    t = Table(title=input, show_lines=False)
+    cols = [c for c in df.columns if c not in ("function",)] + ["function"]
+    for c in cols:
+        t.add_column(c.replace("_ns", ""), justify="left" if c in ("function", "thread")
+                     else "right", overflow="fold")
+    for r in df.itertuples(index=False):
+        d = r._asdict()
+        t.add_row(*[human_ns(int(d[c])) if c.endswith("_ns") else str(d[c]) for c in cols])
+    Console().print(t)
+
+
+@app.command()
 def check(
     inputs: List[str] = typer.Argument(..., help="Chrome trace JSON files"),
     json_: bool = typer.Option(False, "--json", help="one JSON object per file"),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
+
 import pyarrow as pa
 
 
@@ -75,3 +77,198 @@ def function_report(table) -> dict:
         e["min_ns"] = d if e["min_ns"] is None else min(e["min_ns"], d)
         e["max_ns"] = d if e["max_ns"] is None else max(e["max_ns"], d)
     return rep
+
+
+# ---------------------------------------------------------------------- networkx call graph
+class CallGraphBuilder:
+    """Feed normalized tables chunk by chunk; ``graph()`` gives the call graph, ``report()``
+    the per-function table. Three sources, all from the table alone:
+
+    * calls nested through ``parent_line`` (function_graph, uftrace): calls, inclusive time
+      (a recursive function's time counted once: calls inside an active call of the same
+      function add nothing, as uftrace does), self time, min / max / average duration;
+    * stacks (perf samples, ftrace stack traces): weight inclusive (once per stack) and self
+      (leaf), edges between adjacent frames;
+    * function-tracer entries (``name`` called from ``caller``): call counts per edge.
+    """
+
+    def __init__(self, per_thread: bool = False):
+        from .folded import _CallCollector
+        self.per_thread = per_thread
+        self._calls = _CallCollector()
+        self._stack_nodes = {}          # key -> [weight incl, self, samples]
+        self._stack_edges = {}          # (a, b) -> [weight, samples]
+        self._entry_nodes = {}
+        self._entry_edges = {}
+
+    def _key(self, name, tid, comm):
+        if not self.per_thread:
+            return name
+        return (f"{comm or '?'}-{tid if tid is not None else '?'}", name)
+
+    def add(self, t: pa.Table):
+        import pyarrow.compute as pc
+        kind = t.column("kind").cast(pa.string())
+        is_call = pc.fill_null(pc.equal(kind, "call"), False)
+        if pc.any(is_call).as_py():
+            self._calls.add(t.filter(is_call))
+        has_stack = pc.fill_null(pc.greater(pc.list_value_length(t.column("stack")), 0), False)
+        if pc.any(has_stack).as_py():
+            from .folded import with_traced_leaf
+            s = with_traced_leaf(t.filter(has_stack))
+            for st, w, tid, comm in zip(s.column("stack").to_pylist(),
+                                        pc.fill_null(s.column("weight"), 1).to_pylist(),
+                                        s.column("tid").to_pylist(), s.column("comm").to_pylist()):
+                keys = [self._key(f, tid, comm) for f in st]
+                for k in set(keys):
+                    e = self._stack_nodes.setdefault(k, [0, 0, 0])
+                    e[0] += w
+                    e[2] += 1
+                self._stack_nodes[keys[-1]][1] += w
+                for a, b in set(zip(keys, keys[1:])):
+                    e = self._stack_edges.setdefault((a, b), [0, 0])
+                    e[0] += w
+                    e[1] += 1
+        is_entry = pc.and_(pc.fill_null(pc.equal(kind, "entry"), False),
+                           pc.invert(has_stack))
+        if pc.any(is_entry).as_py():
+            s = t.filter(is_entry)
+            for name, caller, tid, comm in zip(*(s.column(c).to_pylist() for c in
+                                                 ("name", "caller", "tid", "comm"))):
+                k = self._key(name or "?", tid, comm)
+                self._entry_nodes[k] = self._entry_nodes.get(k, 0) + 1
+                if caller:
+                    ck = self._key(caller, tid, comm)
+                    self._entry_nodes.setdefault(ck, 0)
+                    self._entry_edges[(ck, k)] = self._entry_edges.get((ck, k), 0) + 1
+
+    # ------------------------------------------------------------------ calls
+    def _call_figures(self):
+        """Per node and per edge figures of the nested calls (numpy, then per distinct key)."""
+        c = self._calls.columns()
+        n = len(c["line"])
+        names = list(self._calls.names)
+        comms = list(self._calls.roots)
+        pidx = np.searchsorted(c["line"], c["parent"])
+        ok = (c["parent"] >= 0) & (pidx < n)
+        ok[ok] = c["line"][pidx[ok]] == c["parent"][ok]
+        pidx = np.where(ok, pidx, -1)
+        dur = c["dur"]
+        has = dur >= 0
+        child = np.zeros(n, np.int64)
+        m = (pidx >= 0) & has
+        np.add.at(child, pidx[m], dur[m])
+        selft = np.where(has, dur - child, 0)
+        # recursion: is the same function active around this call? Decided once per
+        # distinct call path (path = parent path + name)
+        from .folded import _path_ids
+        name = c["name"]
+        pnames, pparent = [], []
+        path_id, _ = _path_ids(pidx, name, np.full(n, -1, np.int64), pnames, pparent, names)
+        rec = np.zeros(len(pnames), bool)
+        for q in range(len(pnames)):
+            a = pparent[q]
+            while a >= 0:
+                if pnames[a] == pnames[q]:
+                    rec[q] = True
+                    break
+                a = pparent[a]
+        nested = rec[path_id] if n else np.zeros(0, bool)
+        if self.per_thread:
+            thread = [f"{comms[cm] if comms[cm] != '?' else '?'}-{t if t >= 0 else '?'}"
+                      for cm, t in zip(c["comm"].tolist(), c["tid"].tolist())]
+            key = [(th, names[k]) for th, k in zip(thread, name.tolist())]
+        else:
+            key = [names[k] for k in name.tolist()]
+        nodes, edges = {}, {}
+        for i in range(n):
+            k = key[i]
+            e = nodes.get(k)
+            if e is None:
+                e = nodes[k] = {"calls": 0, "total_ns": 0, "self_ns": 0, "min_ns": None,
+                                "max_ns": None, "sum_ns": 0, "timed": 0}
+            e["calls"] += 1
+            if has[i]:
+                d = int(dur[i])
+                if not nested[i]:
+                    e["total_ns"] += d
+                e["self_ns"] += int(selft[i])
+                e["sum_ns"] += d
+                e["timed"] += 1
+                e["min_ns"] = d if e["min_ns"] is None else min(e["min_ns"], d)
+                e["max_ns"] = d if e["max_ns"] is None else max(e["max_ns"], d)
+            p = pidx[i]
+            if p >= 0:
+                ed = edges.setdefault((key[p], k), {"calls": 0, "total_ns": 0})
+                ed["calls"] += 1
+                if has[i]:
+                    ed["total_ns"] += int(dur[i])
+        return nodes, edges
+
+    def graph(self):
+        import networkx as nx
+        g = nx.DiGraph()
+        if self._calls.n:
+            nodes, edges = self._call_figures()
+            for k, e in nodes.items():
+                g.add_node(k, **_node_attrs(k, calls=e["calls"], total_ns=e["total_ns"],
+                                            self_ns=e["self_ns"],
+                                            avg_ns=e["sum_ns"] // e["timed"] if e["timed"] else 0,
+                                            min_ns=e["min_ns"] or 0, max_ns=e["max_ns"] or 0))
+            for (a, b), e in edges.items():
+                g.add_edge(a, b, **e)
+            g.graph["source"] = "calls"
+        elif self._stack_nodes:
+            for k, (w, s, nsamp) in self._stack_nodes.items():
+                g.add_node(k, **_node_attrs(k, weight=w, self_weight=s, samples=nsamp))
+            for (a, b), (w, nsamp) in self._stack_edges.items():
+                g.add_edge(a, b, weight=w, samples=nsamp)
+            g.graph["source"] = "stacks"
+        else:
+            for k, calls in self._entry_nodes.items():
+                g.add_node(k, **_node_attrs(k, calls=calls))
+            for (a, b), calls in self._entry_edges.items():
+                g.add_edge(a, b, calls=calls)
+            g.graph["source"] = "entries"
+        return g
+
+    def report(self):
+        """Per function: calls, total / self / avg / min / max ns (calls), or sample weight."""
+        g = self.graph()
+        rows = []
+        for k, a in g.nodes(data=True):
+            r = {"function": a["name"]}
+            if self.per_thread:
+                r["thread"] = a["thread"]
+            r.update({x: a[x] for x in ("calls", "total_ns", "self_ns", "avg_ns", "min_ns",
+                                        "max_ns", "weight", "self_weight", "samples") if x in a})
+            rows.append(r)
+        return rows, g.graph.get("source")
+
+
+def _node_attrs(key, **figures):
+    if isinstance(key, tuple):
+        return dict(name=key[1], thread=key[0], **figures)
+    return dict(name=key, **figures)
+
+
+def callgraph(source, per_thread: bool = False, format: str | None = None):
+    """The call graph of a trace (path, Parquet file, Arrow table or DataFrame) as an
+    ``nx.DiGraph``: a node per function (per thread and function with ``per_thread``) with
+    calls, total / self time or sample weights; an edge caller → callee with calls and time."""
+    b = CallGraphBuilder(per_thread)
+    for t in _tables(source, format):
+        b.add(t)
+    return b.graph()
+
+
+def _tables(source, format=None):
+    if isinstance(source, pa.Table):
+        yield source
+        return
+    if hasattr(source, "to_parquet"):            # a pandas DataFrame
+        from ..schema import SCHEMA
+        yield pa.Table.from_pandas(source, schema=SCHEMA, preserve_index=False)
+        return
+    from ..api import iter_tables
+    yield from iter_tables(source, format)

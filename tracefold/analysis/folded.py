@@ -101,6 +101,49 @@ def root_labels(t: pa.Table, o: FoldOptions, default_comm: bool) -> pa.Array | N
     return pc.replace_substring(comm, " ", "_")
 
 
+_ADDR = re.compile(r"^0x[0-9a-f]+$")
+
+
+def with_traced_leaf(t: pa.Table) -> pa.Table:
+    """Function-tracer entries with a stack trace end with the traced function: ftrace
+    prints the stack from its trampoline, whose raw addresses (innermost frames) are dropped
+    here, and the traced function is added when the stack does not already end with it."""
+    kind = t.column("kind").cast(pa.string())
+    sel = pc.and_(pc.fill_null(pc.equal(kind, "entry"), False),
+                  pc.and_(has_frames(t), pc.is_valid(t.column("name"))))
+    if not pc.any(sel).as_py():
+        return t
+    cols = {c: t.column(c).to_pylist() for c in ("stack", "stack_addr", "stack_dso", "name")}
+    for i in np.flatnonzero(sel.to_numpy(zero_copy_only=False)).tolist():
+        st = list(cols["stack"][i])
+        keep = len(st)
+        while keep and _ADDR.match(st[keep - 1]):
+            keep -= 1
+        extra = [] if keep and st[keep - 1] == cols["name"][i] else [cols["name"][i]]
+        cols["stack"][i] = st[:keep] + extra
+        for c in ("stack_addr", "stack_dso"):
+            v = cols[c][i]
+            if v is not None:
+                cols[c][i] = list(v[:keep]) + [None] * len(extra)
+    for c in ("stack", "stack_addr", "stack_dso"):
+        t = t.set_column(t.schema.get_field_index(c), c, pa.array(cols[c], t.schema.field(c).type))
+    return t
+
+
+def _aligned(t, col, stack, n):
+    """The list column ``col`` flattened in step with ``stack`` (null where a row has none)."""
+    v = t.column(col).combine_chunks()
+    flat = pc.list_flatten(v)
+    if len(flat) == n and pc.all(pc.equal(pc.fill_null(pc.list_value_length(v), -1),
+                                          pc.fill_null(pc.list_value_length(stack), -1))).as_py():
+        return flat
+    out = []
+    for a, b in zip(v.to_pylist(), stack.to_pylist()):
+        if b:
+            out += list(a) if a is not None and len(a) == len(b) else [None] * len(b)
+    return pa.array(out, pa.string())
+
+
 def has_frames(t: pa.Table) -> pa.Array:
     return pc.fill_null(pc.greater(pc.list_value_length(t.column("stack")), 0), False)
 
@@ -151,6 +194,7 @@ class Folder:
 
     def _add_stacks(self, t: pa.Table):
         o = self.o
+        t = with_traced_leaf(t)
         fmt = t.column("format").cast(pa.string())
         perf = pc.fill_null(pc.equal(fmt, "perf-script"), False)
         # event filter: given, or the first perf event met (as stackcollapse-perf.pl does:
@@ -184,8 +228,8 @@ class Folder:
         frames = pc.list_flatten(stack)
         owner = pc.list_parent_indices(stack).to_numpy()
         if len(frames):
-            dso = pc.list_flatten(t.column("stack_dso").combine_chunks())
-            addr = pc.list_flatten(t.column("stack_addr").combine_chunks())
+            dso = _aligned(t, "stack_dso", stack, len(frames))
+            addr = _aligned(t, "stack_addr", stack, len(frames))
             frag = self._fragments(frames, dso, addr, java[owner], perf_np[owner])
             ok = np.asarray(pc.not_equal(frag, "").to_numpy(zero_copy_only=False), bool)
             owner = owner[ok]

@@ -5,9 +5,11 @@ from pathlib import Path
 
 from .chrome import ChromeWriter
 from .folded import FoldedWriter
+from .graph import DotWriter, GraphMLWriter
 from .parquet import ParquetWriter
 
-WRITERS = {w.name: w for w in (ParquetWriter, FoldedWriter, ChromeWriter)}
+WRITERS = {w.name: w for w in (ParquetWriter, FoldedWriter, ChromeWriter, GraphMLWriter,
+                               DotWriter)}
 
 
 def formats():
