@@ -212,3 +212,23 @@ def test_filters_function_depth_and_task(tmp_path):
     calls = t[(t.kind == "call") & (t.tid == tid)]
     roots = calls[calls.parent_line.isna()]
     assert total(one) == roots.dur_ns.sum() and total(one) < total(full)
+
+
+def test_streaming_folding_does_not_depend_on_chunks():
+    """Calls are folded chunk by chunk (open calls carried): any cut gives the same lines,
+    equal to the whole-table computation."""
+    import pyarrow as pa
+    from tracefold.analysis.callgraph import self_time_by_path
+    from tracefold.analysis.folded import Folder, FoldOptions
+    for src in (_call_tree_sample(), ROOT / "samples" / "uftrace-threads-replay.txt",
+                ROOT / "samples" / "uftrace-kernel-hello-replay.txt"):
+        t = tracefold.read_arrow(src)
+        want = {k: v for k, v in self_time_by_path(t).items() if v > 0}
+        for size in (1, 7, 100, 1 << 20):
+            f = Folder(FoldOptions())
+            for b in t.to_batches(max_chunksize=size):
+                f.add(pa.Table.from_batches([b]))
+            got = {ln.rpartition(" ")[0]: int(ln.rpartition(" ")[2]) for ln in f.lines()}
+            assert got == want, (src.name, size)
+            g1 = tracefold.callgraph(pa.Table.from_batches(t.to_batches(max_chunksize=size)))
+        assert sorted(g1.nodes(data=True)) == sorted(tracefold.callgraph(t).nodes(data=True))

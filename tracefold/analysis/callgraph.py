@@ -93,9 +93,10 @@ class CallGraphBuilder:
     """
 
     def __init__(self, per_thread: bool = False):
-        from .folded import _CallCollector
+        from .paths import PathAggregator
         self.per_thread = per_thread
-        self._calls = _CallCollector()
+        self._calls = PathAggregator(_thread_labels if per_thread else None)
+        self._ncalls = 0
         self._stack_nodes = {}          # key -> [weight incl, self, samples]
         self._stack_edges = {}          # (a, b) -> [weight, samples]
         self._entry_nodes = {}
@@ -111,7 +112,9 @@ class CallGraphBuilder:
         kind = t.column("kind").cast(pa.string())
         is_call = pc.fill_null(pc.equal(kind, "call"), False)
         if pc.any(is_call).as_py():
-            self._calls.add(t.filter(is_call))
+            c = t.filter(is_call)
+            self._calls.add(c)
+            self._ncalls += c.num_rows
         has_stack = pc.fill_null(pc.greater(pc.list_value_length(t.column("stack")), 0), False)
         if pc.any(has_stack).as_py():
             from .folded import with_traced_leaf
@@ -144,71 +147,44 @@ class CallGraphBuilder:
 
     # ------------------------------------------------------------------ calls
     def _call_figures(self):
-        """Per node and per edge figures of the nested calls (numpy, then per distinct key)."""
-        c = self._calls.columns()
-        n = len(c["line"])
-        names = list(self._calls.names)
-        comms = list(self._calls.roots)
-        pidx = np.searchsorted(c["line"], c["parent"])
-        ok = (c["parent"] >= 0) & (pidx < n)
-        ok[ok] = c["line"][pidx[ok]] == c["parent"][ok]
-        pidx = np.where(ok, pidx, -1)
-        dur = c["dur"]
-        has = dur >= 0
-        child = np.zeros(n, np.int64)
-        m = (pidx >= 0) & has
-        np.add.at(child, pidx[m], dur[m])
-        selft = np.where(has, dur - child, 0)
-        # recursion: is the same function active around this call? Decided once per
-        # distinct call path (path = parent path + name)
-        from .folded import _path_ids
-        name = c["name"]
-        pnames, pparent = [], []
-        path_id, _ = _path_ids(pidx, name, np.full(n, -1, np.int64), pnames, pparent, names)
-        rec = np.zeros(len(pnames), bool)
-        for q in range(len(pnames)):
-            a = pparent[q]
-            while a >= 0:
-                if pnames[a] == pnames[q]:
-                    rec[q] = True
-                    break
-                a = pparent[a]
-        nested = rec[path_id] if n else np.zeros(0, bool)
-        if self.per_thread:
-            thread = [f"{comms[cm] if comms[cm] != '?' else '?'}-{t if t >= 0 else '?'}"
-                      for cm, t in zip(c["comm"].tolist(), c["tid"].tolist())]
-            key = [(th, names[k]) for th, k in zip(thread, name.tolist())]
-        else:
-            key = [names[k] for k in name.tolist()]
+        """Per node and per edge figures of the nested calls, from the per-path sums."""
+        a = self._calls.finish()
+        names = list(a.names)
+        rec = a.recursive()
+        thread = a.thread_of() if self.per_thread else None
+        keys = [None] * len(a.parent)
+        for p, nm in enumerate(a.name):
+            if nm >= 0:
+                keys[p] = (thread[p], names[nm]) if self.per_thread else names[nm]
         nodes, edges = {}, {}
-        for i in range(n):
-            k = key[i]
+        for p, k in enumerate(keys):
+            if k is None:
+                continue
             e = nodes.get(k)
             if e is None:
                 e = nodes[k] = {"calls": 0, "total_ns": 0, "self_ns": 0, "min_ns": None,
                                 "max_ns": None, "sum_ns": 0, "timed": 0}
-            e["calls"] += 1
-            if has[i]:
-                d = int(dur[i])
-                if not nested[i]:
-                    e["total_ns"] += d
-                e["self_ns"] += int(selft[i])
-                e["sum_ns"] += d
-                e["timed"] += 1
-                e["min_ns"] = d if e["min_ns"] is None else min(e["min_ns"], d)
-                e["max_ns"] = d if e["max_ns"] is None else max(e["max_ns"], d)
-            p = pidx[i]
-            if p >= 0:
-                ed = edges.setdefault((key[p], k), {"calls": 0, "total_ns": 0})
-                ed["calls"] += 1
-                if has[i]:
-                    ed["total_ns"] += int(dur[i])
+            e["calls"] += int(a.calls[p])
+            if a.timed[p]:
+                if not rec[p]:
+                    e["total_ns"] += int(a.dur_ns[p])
+                e["self_ns"] += int(a.self_ns[p])
+                e["sum_ns"] += int(a.dur_ns[p])
+                e["timed"] += int(a.timed[p])
+                lo, hi = int(a.dmin[p]), int(a.dmax[p])
+                e["min_ns"] = lo if e["min_ns"] is None else min(e["min_ns"], lo)
+                e["max_ns"] = hi if e["max_ns"] is None else max(e["max_ns"], hi)
+            q = a.parent[p]
+            if q >= 0 and keys[q] is not None:
+                ed = edges.setdefault((keys[q], k), {"calls": 0, "total_ns": 0})
+                ed["calls"] += int(a.calls[p])
+                ed["total_ns"] += int(a.dur_ns[p])
         return nodes, edges
 
     def graph(self):
         import networkx as nx
         g = nx.DiGraph()
-        if self._calls.n:
+        if self._ncalls:
             nodes, edges = self._call_figures()
             for k, e in nodes.items():
                 g.add_node(k, **_node_attrs(k, calls=e["calls"], total_ns=e["total_ns"],
@@ -244,6 +220,12 @@ class CallGraphBuilder:
                                         "max_ns", "weight", "self_weight", "samples") if x in a})
             rows.append(r)
         return rows, g.graph.get("source")
+
+
+def _thread_labels(t: pa.Table):
+    comm = t.column("comm").to_pylist()
+    tid = t.column("tid").to_pylist()
+    return [f"{c or '?'}-{x if x is not None else '?'}" for c, x in zip(comm, tid)]
 
 
 def _node_attrs(key, **figures):

@@ -160,7 +160,7 @@ class Folder:
         self._tidy: dict = {}
         self._event = self.o.event_filter
         self._event_defaulted = False
-        self._calls = _CallCollector()
+        self._calls = _CallCollector() if self.o.flamechart else _PathFolder(self.o)
         self._last = None
         self.mode = None
 
@@ -298,6 +298,41 @@ class Folder:
 
 
 # ---------------------------------------------------------------------- call trees
+def task_labels(o: FoldOptions):
+    """Root label function for PathAggregator: comm-pid or comm-pid/tid, or None."""
+    if not (o.pid or o.tid):
+        return None
+
+    def labels(t):
+        return root_labels(t, o, default_comm=False).to_pylist()
+    return labels
+
+
+class _PathFolder:
+    """Streaming call-tree folding (per call path sums; see analysis/paths.py)."""
+
+    def __init__(self, o: FoldOptions):
+        from .paths import PathAggregator
+        self.agg = PathAggregator(task_labels(o))
+        self.n = 0
+
+    def add(self, t: pa.Table):
+        self.agg.add(t)
+        self.n += t.num_rows
+
+    def fold(self, o: FoldOptions, notes: Counter) -> list[str]:
+        a = self.agg.finish()
+        if a.negative_self:
+            notes["calls whose children outlast them (self time < 0 set to 0)"] += a.negative_self
+        if a.unclosed:
+            notes["calls without a duration (unclosed) count no self time"] += a.unclosed
+        w = a.calls if o.weight == "calls" else a.self_ns
+        names = a.strings()
+        out = [(names[i], int(w[i])) for i in np.flatnonzero(w > 0).tolist()]
+        out.sort()
+        return [f"{k} {v}" for k, v in out]
+
+
 class _CallCollector:
     """Compact columns of every call row (numpy), names interned; folded at the end."""
 

@@ -1,0 +1,191 @@
+"""Per call path figures of nested calls, in one streaming pass (memory: the distinct call
+paths plus the calls still open at a chunk's end, not the calls).
+
+A call path is (parent path, function name); rows of kind ``call`` arrive in input-line order
+(parents before children, as the readers emit them). A call can only get children until its
+exit line (``end_line``): calls that end inside the chunk are final and folded into their
+path's figures; the others (and unclosed calls) are carried to the next chunk.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import UNCLOSED
+
+
+class PathAggregator:
+    def __init__(self, root_label=None):
+        """``root_label(table) -> list[str] | None``: a label per row to put above the
+        call tree (task roots), or None for no task level."""
+        self.root_label = root_label
+        self.names: dict = {}                 # function name -> id
+        self.key_to_path: dict = {}           # (parent path, name id or label) -> path id
+        self.parent: list = []                # per path
+        self.name: list = []                  # per path: name id, or -1 for a label path
+        self.label: list = []                 # per path: label text for label paths
+        n = 0
+        self.calls = np.zeros(n, np.int64)
+        self.timed = np.zeros(n, np.int64)
+        self.self_ns = np.zeros(n, np.int64)
+        self.dur_ns = np.zeros(n, np.int64)
+        self.dmin = np.zeros(n, np.int64)
+        self.dmax = np.zeros(n, np.int64)
+        self.negative_self = 0
+        self.unclosed = 0
+        self.carry = None                     # dict of numpy arrays (open calls)
+
+    # ------------------------------------------------------------------ paths
+    def _path(self, parent: int, name: int, label: str | None = None) -> int:
+        key = (parent, name if label is None else "\x00" + label)
+        p = self.key_to_path.get(key)
+        if p is None:
+            p = self.key_to_path[key] = len(self.parent)
+            self.parent.append(parent)
+            self.name.append(name if label is None else -1)
+            self.label.append(label)
+        return p
+
+    def _grow(self):
+        n = len(self.parent)
+        if n > len(self.calls):
+            m = max(n, 2 * len(self.calls), 64)
+            for a in ("calls", "timed", "self_ns", "dur_ns"):
+                v = getattr(self, a)
+                setattr(self, a, np.concatenate([v, np.zeros(m - len(v), np.int64)]))
+            big = np.iinfo(np.int64).max
+            self.dmin = np.concatenate([self.dmin, np.full(m - len(self.dmin), big, np.int64)])
+            self.dmax = np.concatenate([self.dmax, np.full(m - len(self.dmax), -1, np.int64)])
+
+    # ------------------------------------------------------------------ input
+    def add(self, t: pa.Table):
+        """Call rows only (kind == call), in input-line order."""
+        if not t.num_rows:
+            return
+        name = t.column("name")
+        name = name.combine_chunks() if isinstance(name, pa.ChunkedArray) else name
+        enc = pc.fill_null(name, "?").dictionary_encode()
+        m = np.array([self.names.setdefault(s, len(self.names))
+                      for s in enc.dictionary.to_pylist()], np.int64)
+        nid = m[enc.indices.to_numpy(zero_copy_only=False)]
+
+        def col(c, fill):
+            return pc.fill_null(t.column(c), fill).to_numpy().astype(np.int64)
+        rows = {
+            "line": t.column("line").to_numpy().astype(np.int64),
+            "parent": col("parent_line", -1),
+            "end": col("end_line", -1),
+            "dur": col("dur_ns", -1),
+            "name": nid,
+            "open": pc.fill_null(pc.equal(t.column("status").cast(pa.string()), UNCLOSED),
+                                 False).to_numpy(zero_copy_only=False).astype(bool),
+            "path": np.full(t.num_rows, -1, np.int64),
+            "child": np.zeros(t.num_rows, np.int64),
+            "counted": np.zeros(t.num_rows, bool),    # duration added to its parent
+        }
+        base = np.full(t.num_rows, -1, np.int64)
+        if self.root_label is not None:
+            labels = self.root_label(t)
+            uniq = {}
+            for i, lab in enumerate(labels):
+                p = uniq.get(lab)
+                if p is None:
+                    p = uniq[lab] = self._path(-1, -1, lab)
+                base[i] = p
+        rows["base"] = base
+        if self.carry is not None:
+            rows = {k: np.concatenate([self.carry[k], rows[k]]) for k in rows}
+        order = np.argsort(rows["line"], kind="stable")
+        rows = {k: v[order] for k, v in rows.items()}
+        n = len(rows["line"])
+        line, parent = rows["line"], rows["parent"]
+        pidx = np.searchsorted(line, parent)
+        ok = (parent >= 0) & (pidx < n)
+        ok[ok] = line[pidx[ok]] == parent[ok]
+        pidx = np.where(ok, pidx, -1)
+        path = rows["path"]
+        # assign paths level by level (parents first); distinct keys go through the dict
+        todo = np.flatnonzero(path < 0)
+        while len(todo):
+            pp = np.where(pidx[todo] >= 0, path[np.maximum(pidx[todo], 0)], rows["base"][todo])
+            ready = (pidx[todo] < 0) | (pp >= 0)
+            sel = todo[ready]
+            if not len(sel):
+                break
+            keys = np.stack([pp[ready], rows["name"][sel]], axis=1)
+            uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+            ids = np.array([self._path(int(a), int(b)) for a, b in uniq.tolist()], np.int64)
+            path[sel] = ids[inv.reshape(-1)]
+            todo = todo[~ready]
+        self._grow()
+        # children's durations into their parent's pending child sum
+        dur = rows["dur"]
+        m = (pidx >= 0) & (dur >= 0) & ~rows["counted"]
+        np.add.at(rows["child"], pidx[m], dur[m])
+        rows["counted"][:] = True
+        # final: no more children can come (exit line reached, or a leaf)
+        last = int(line[-1])
+        final = ~rows["open"] & (rows["end"] <= last)
+        self._fold(rows, final)
+        keep = ~final
+        self.carry = {k: v[keep] for k, v in rows.items()}
+
+    def _fold(self, rows, sel):
+        p = rows["path"][sel]
+        dur = rows["dur"][sel]
+        np.add.at(self.calls, p, 1)
+        t = dur >= 0
+        pt, dt = p[t], dur[t]
+        np.add.at(self.timed, pt, 1)
+        np.add.at(self.dur_ns, pt, dt)
+        s = dt - rows["child"][sel][t]
+        neg = s < 0
+        if neg.any():
+            self.negative_self += int(neg.sum())
+            s = np.where(neg, 0, s)
+        np.add.at(self.self_ns, pt, s)
+        np.minimum.at(self.dmin, pt, dt)
+        np.maximum.at(self.dmax, pt, dt)
+
+    def finish(self):
+        """Fold the calls still open (unclosed: no duration, so no time)."""
+        if self.carry is not None and len(self.carry["line"]):
+            self.unclosed += int((self.carry["dur"] < 0).sum())
+            self._fold(self.carry, np.ones(len(self.carry["line"]), bool))
+        self.carry = None
+        n = len(self.parent)
+        for a in ("calls", "timed", "self_ns", "dur_ns", "dmin", "dmax"):
+            setattr(self, a, getattr(self, a)[:n])
+        return self
+
+    # ------------------------------------------------------------------ views
+    def strings(self, sep=";"):
+        """Folded text of every path ("root;…;leaf"; ';' inside names becomes ':')."""
+        names = list(self.names)
+        out = [None] * len(self.parent)
+        for i, (p, nm, lab) in enumerate(zip(self.parent, self.name, self.label)):
+            s = (lab if nm < 0 else names[nm]).replace(";", ":")
+            out[i] = s if p < 0 else out[p] + sep + s
+        return out
+
+    def recursive(self):
+        """Per path: the same function is active in an enclosing call."""
+        rec = np.zeros(len(self.parent), bool)
+        for q in range(len(self.parent)):
+            if self.name[q] < 0:
+                continue
+            a = self.parent[q]
+            while a >= 0:
+                if self.name[a] == self.name[q]:
+                    rec[q] = True
+                    break
+                a = self.parent[a]
+        return rec
+
+    def thread_of(self):
+        """Per path: the label of its root label path, or None."""
+        out = [None] * len(self.parent)
+        for i, (p, nm, lab) in enumerate(zip(self.parent, self.name, self.label)):
+            out[i] = lab if nm < 0 else (out[p] if p >= 0 else None)
+        return out
