@@ -18,6 +18,7 @@ from .source import InputError, iter_chunks
 class ReadResult:
     format: str
     stats: dict
+    source: str | None = None      # the original trace (for Parquet input: the one it came from)
 
 
 def iter_tables(path, format: str | None = None, progress: Callable[[int], None] | None = None,
@@ -101,6 +102,7 @@ def _parquet_tables(path, result):
         info = json.loads(meta.get(b"tracefold.info", b"{}"))
         result.format = info.get("format", "?")
         result.stats = info.get("stats", {})
+        result.source = info.get("source")
 
 
 def read_arrow(path, format: str | None = None) -> pa.Table:
@@ -142,7 +144,7 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
                 w.write(t)
         out = {"path": str(path), "format": res.format}
         out.update(res.stats)
-        w.set_info({"format": res.format, "source": str(path), "stats": res.stats})
+        w.set_info({"format": res.format, "source": res.source or str(path), "stats": res.stats})
     out["notes"] = dict(w.notes)
     return out
 
