@@ -3,7 +3,7 @@
 repeating real samples, next to a baseline measured in the same run (a plain Python loop that
 only reads the lines of the same file). Machines are noisy: compare the ratio, not MB/s.
 
-usage: python bench/bench.py [--mb 200] [--only function,function_graph,trace-cmd] [--keep]
+usage: python bench/bench.py [--mb 200] [--only function,function_graph,trace-cmd] [--outputs parquet,folded,chrome]
 Each measurement runs in a fresh process (`/usr/bin/time`-style peak RSS via resource).
 """
 import argparse
@@ -87,6 +87,8 @@ def main():
     ap.add_argument("--mb", type=int, default=200)
     ap.add_argument("--only", default=",".join(INPUTS))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--outputs", default="parquet",
+                    help="comma-separated output formats to time: parquet, folded, chrome")
     a = ap.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="tracefold-bench-") as d:
@@ -99,19 +101,26 @@ def main():
             size = build(src, a.mb, inp)
             mb = size / 1e6
             base_dt, nlines, base_rss = child(CHILD_BASELINE, inp)
-            dt, events, rss = child(CHILD_CONVERT, inp, Path(d) / f"{name}.parquet", fmt)
-            r = {"input": name, "mb": round(mb, 1), "lines": nlines, "events": events,
-                 "baseline_mb_s": round(mb / base_dt, 1), "convert_mb_s": round(mb / dt, 1),
-                 "ratio_to_baseline": round(base_dt / dt, 3),
-                 "convert_peak_rss_mb": round(rss, 1), "baseline_peak_rss_mb": round(base_rss, 1)}
-            results.append(r)
+            for out_fmt in a.outputs.split(","):
+                ext = {"parquet": "parquet", "folded": "folded", "chrome": "json"}[out_fmt]
+                out = Path(d) / f"{name}.{ext}"
+                dt, events, rss = child(CHILD_CONVERT, inp, out, fmt)
+                r = {"input": name, "output": out_fmt, "mb": round(mb, 1), "lines": nlines,
+                     "events": events, "baseline_mb_s": round(mb / base_dt, 1),
+                     "convert_mb_s": round(mb / dt, 1),
+                     "ratio_to_baseline": round(base_dt / dt, 3),
+                     "convert_peak_rss_mb": round(rss, 1),
+                     "baseline_peak_rss_mb": round(base_rss, 1)}
+                results.append(r)
+                os.unlink(out)
+                if a.json:
+                    print(json.dumps(r))
+                else:
+                    print(f"{name:15} -> {out_fmt:8} {mb:7.1f} MB  {nlines:>10} lines  baseline "
+                          f"{r['baseline_mb_s']:6.1f} MB/s  convert {r['convert_mb_s']:6.1f} MB/s"
+                          f"  (x{r['ratio_to_baseline']:.2f} of baseline)"
+                          f"  peak RSS {r['convert_peak_rss_mb']:.0f} MB", flush=True)
             os.unlink(inp)
-            if a.json:
-                print(json.dumps(r))
-            else:
-                print(f"{name:15} {mb:7.1f} MB  {nlines:>10} lines  baseline {r['baseline_mb_s']:6.1f} MB/s"
-                      f"  convert {r['convert_mb_s']:6.1f} MB/s  (x{r['ratio_to_baseline']:.2f} of baseline)"
-                      f"  peak RSS {r['convert_peak_rss_mb']:.0f} MB", flush=True)
     return results
 
 

@@ -253,7 +253,8 @@ class ChromeWriter(Writer):
 
     # rows ----------------------------------------------------------------
     def _rows(self, t: pa.Table):
-        cols = {c: t.column(c).to_pylist() for c in COLS}
+        cols = {c: ([None] * t.num_rows if t.column(c).null_count == t.num_rows
+                    else t.column(c).to_pylist()) for c in COLS}
         for i in range(t.num_rows):
             kind = cols["kind"][i]
             pid, tid, cpu, comm = cols["pid"][i], cols["tid"][i], cols["cpu"][i], cols["comm"][i]
