@@ -204,3 +204,16 @@ def report(source, format: str | None = None, per_thread: bool = False, filters=
         df = df.sort_values([key, "function"], ascending=[False, True], kind="stable")
     df.attrs["source"] = source
     return df.reset_index(drop=True)
+
+
+def diff(base, new, format: str | None = None, level: str = "function", group=None,
+         filters=None, alpha: float = 0.05, sort: str = "impact"):
+    """Compare runs: ``base`` and ``new`` are a trace (path, Parquet, table) or a list of
+    them (several runs per side). Returns a pandas DataFrame, one row per function (or call
+    path with ``level="path"``); change = new − base. See analysis/diff.py."""
+    from .analysis.diff import compare, profile, sort_rows
+    base = base if isinstance(base, (list, tuple)) else [base]
+    new = new if isinstance(new, (list, tuple)) else [new]
+    pb = [profile(x, format, group, filters) for x in base]
+    pn = [profile(x, format, group, filters) for x in new]
+    return sort_rows(compare(pb, pn, level=level, alpha=alpha), sort)

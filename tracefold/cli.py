@@ -248,6 +248,169 @@ def report(
 
 
 @app.command()
+def diff(
+    runs: List[str] = typer.Argument(None, help="BASE NEW (one trace each); or use --base / "
+                                     "--new for several runs per side"),
+    base: List[str] = typer.Option([], "--base", help="base run(s): --base a1 a2 a3"),
+    new: List[str] = typer.Option([], "--new", help="new run(s): --new b1 b2 b3"),
+    from_: Optional[str] = typer.Option(None, "--from", help="input format"),
+    level: str = typer.Option("function", "--level", help="function or path (call paths)"),
+    by: Optional[str] = typer.Option(None, "--by", help="compare per comm or per tid "
+                                     "(default: threads merged)"),
+    sort: str = typer.Option("impact", "--sort", "-s", help="impact (|change| of total time "
+                             "or weight), total, self, calls, rel, name"),
+    top: int = typer.Option(30, "--top", "-n", help="rows shown in the terminal (0 = all)"),
+    all_: bool = typer.Option(False, "--all", help="also unchanged rows and, with several "
+                              "runs per side, changes that are not significant"),
+    alpha: float = typer.Option(0.05, "--alpha", help="significance level (Welch t-test, Holm "
+                                "corrected) with several runs per side"),
+    json_: bool = typer.Option(False, "--json", help="JSON Lines, one object per row"),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="write the table "
+                                         "(.parquet, .jsonl) or differential folded stacks "
+                                         "(.folded)"),
+    to: Optional[str] = typer.Option(None, "--to", help="parquet, json or folded"),
+    normalize: bool = typer.Option(False, "--normalize", help="folded: scale base weights to "
+                                   "the new total (difffolded.pl -n)"),
+    pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
+    function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
+    max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
+):
+    """What changed between runs (change = new − base), per function or call path."""
+    from .analysis import diff as D
+    runs = list(runs or [])
+    if base or new:
+        if runs or not base or not new:
+            _fail("give BASE NEW, or --base RUN… and --new RUN…", 2)
+    elif len(runs) == 2:
+        base, new = [runs[0]], [runs[1]]
+    else:
+        _fail("give BASE NEW, or --base RUN… and --new RUN…", 2)
+    if level not in ("function", "path"):
+        _fail("--level is function or path", 2)
+    if by not in (None, "comm", "tid"):
+        _fail("--by is comm or tid", 2)
+    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
+    fmt_out = to
+    if output and not fmt_out:
+        ext = Path(output).suffix.lower()
+        fmt_out = {".parquet": "parquet", ".folded": "folded", ".collapsed": "folded",
+                   ".jsonl": "json", ".json": "json"}.get(ext)
+        if fmt_out is None:
+            _fail(f"cannot tell the output format from {output!r}; use --to parquet|json|folded", 2)
+
+    def go():
+        pb = [D.profile(x, from_, by, flt) for x in base]
+        pn = [D.profile(x, from_, by, flt) for x in new]
+        return pb, pn, D.sort_rows(D.compare(pb, pn, level=level, alpha=alpha), sort)
+    pb, pn, df = _run(go, " ".join(base + new))
+    if fmt_out == "folded":
+        from .writers.atomic import AtomicFile
+        lines = D.diff_folded(pb, pn, normalize)
+        with AtomicFile(output or "-") as tmp:
+            f = open(tmp, "w") if tmp else sys.stdout
+            f.write("".join(ln + "\n" for ln in lines))
+            if tmp:
+                f.close()
+        return
+    shown = _diff_rows(df, all_)
+    if fmt_out in ("parquet", "json") and output:
+        from .writers.atomic import AtomicFile
+        with AtomicFile(output) as tmp:
+            if fmt_out == "parquet":
+                shown.to_parquet(tmp, index=False)
+            else:
+                with open(tmp, "w") as f:
+                    for r in shown.to_dict(orient="records"):
+                        f.write(json.dumps(_jsonable(r)) + "\n")
+        return
+    if json_:
+        for r in shown.to_dict(orient="records"):
+            sys.stdout.write(json.dumps(_jsonable(r)) + "\n")
+        return
+    _print_diff(shown if top == 0 else shown.head(top), df, base, new)
+
+
+def _diff_rows(df, all_):
+    if all_ or df.empty:
+        return df
+    keep = df.status != "same"
+    if "significant" in df.columns:
+        keep &= df.significant
+    out = df[keep].reset_index(drop=True)
+    out.attrs.update(df.attrs)
+    return out
+
+
+def _jsonable(r):
+    out = {}
+    for k, v in r.items():
+        if isinstance(v, float):
+            if v != v:
+                v = None
+            elif v in (float("inf"), float("-inf")):
+                v = "inf" if v > 0 else "-inf"
+            elif v.is_integer() and not k.startswith(("rel_", "p_")) and "_sd" not in k:
+                v = int(v)
+        elif hasattr(v, "item"):
+            v = v.item()
+        out[k] = v
+    return out
+
+
+def _print_diff(rows, df, base, new):
+    from rich.console import Console
+    from rich.table import Table
+    from .writers.graph import human_ns
+    c = Console()
+    src = df.attrs.get("source")
+    nb, nn = df.attrs.get("runs", (1, 1))
+    multi = "significant" in df.columns
+    title = (f"base: {', '.join(base)}  →  new: {', '.join(new)}   (change = new − base"
+             + (f"; mean of {nb} vs {nn} runs, Welch t-test, Holm, alpha "
+                f"{df.attrs.get('alpha')}" if multi else "") + ")")
+    name = "function" if "function" in df.columns else "path"
+    if df.empty or (df.status == "same").all() and not (multi and df.significant.any()):
+        c.print(title)
+        c.print("no change" if not df.empty else "nothing to compare")
+        return
+    metrics = df.attrs["metrics"]
+    t = Table(title=title, title_justify="left")
+    for col in metrics:
+        t.add_column(col.replace("_ns", ""), justify="right")
+    t.add_column("status")
+    if multi:
+        t.add_column("p", justify="right")
+    if "group" in rows.columns:
+        t.add_column("group")
+    t.add_column(name, overflow="fold")
+
+    def fmt(m, v):
+        return human_ns(int(round(v))) if m.endswith("_ns") else f"{v:g}"
+
+    for r in rows.to_dict(orient="records"):
+        cells = []
+        for m in metrics:
+            b, n, d, rel = r[f"base_{m}"], r[f"new_{m}"], r[f"delta_{m}"], r[f"rel_{m}"]
+            sign = "+" if d > 0 else ("−" if d < 0 else "±")
+            pct = "" if rel in (float("inf"), float("-inf")) or rel != rel else f" {rel:+.0%}"
+            style = "red" if d > 0 else ("green" if d < 0 else "dim")
+            cells.append(f"{fmt(m, b)} → {fmt(m, n)}\n[{style}]{sign}{fmt(m, abs(d))}{pct}[/]")
+        cells.append(r["status"])
+        if multi:
+            ps = [r.get(f"p_{m}") for m in metrics]
+            ps = [p for p in ps if p == p and p is not None]
+            cells.append(f"{min(ps):.2g}" if ps else "")
+        if "group" in rows.columns:
+            cells.append(str(r["group"]))
+        cells.append(str(r[name]))
+        t.add_row(*cells)
+    c.print(t)
+    hidden = len(df) - len(rows)
+    if hidden:
+        c.print(f"[dim]{hidden} more row(s) not shown (--all, --top 0)[/]")
+
+
+@app.command()
 def check(
     inputs: List[str] = typer.Argument(..., help="Chrome trace JSON files"),
     json_: bool = typer.Option(False, "--json", help="one JSON object per file"),
@@ -301,13 +464,30 @@ _INT_LIST = re.compile(r"^\d+(,\d+)*$")
 
 def fix_argv(argv: list[str]) -> list[str]:
     """A bare ``--pid`` / ``--tid`` (no number after it) is stackcollapse-perf.pl's flag:
-    task IDs in root frames. With numbers it is the filter."""
+    task IDs in root frames (convert). With numbers it is the filter.
+    ``diff --base a1 a2 --new b1 b2``: each run after --base / --new belongs to it."""
     out = []
+    side = None
     for i, a in enumerate(argv):
+        if a in ("--base", "--new"):
+            if side is not None and not taken:
+                out.append(side)        # "--base" with nothing after it: the parser complains
+            side, taken = a, 0
+            continue
+        if side is not None:
+            if not a.startswith("-") or a == "-":
+                out += [side, a]
+                taken += 1
+                continue
+            if not taken:
+                out.append(side)
+            side = None
         if a in ("--pid", "--tid") and not (i + 1 < len(argv) and _INT_LIST.match(argv[i + 1])):
-            out.append(a + "-frames")
+            out.append(a + "-frames" if argv[:1] == ["convert"] else a)
         else:
             out.append(a)
+    if side is not None and not taken:
+        out.append(side)
     return out
 
 

@@ -92,10 +92,13 @@ class CallGraphBuilder:
     * function-tracer entries (``name`` called from ``caller``): call counts per edge.
     """
 
-    def __init__(self, per_thread: bool = False):
+    def __init__(self, per_thread: bool = False, group: str | None = None):
+        """``per_thread``: nodes per (thread, function), thread = "comm-tid"; ``group``
+        "comm" groups by task name instead (threads of one name together)."""
         from .paths import PathAggregator
-        self.per_thread = per_thread
-        self._calls = PathAggregator(_thread_labels if per_thread else None)
+        self.group = group or ("tid" if per_thread else None)
+        self.per_thread = self.group is not None
+        self._calls = PathAggregator(_group_labels(self.group) if self.group else None)
         self._ncalls = 0
         self._stack_nodes = {}          # key -> [weight incl, self, samples]
         self._stack_edges = {}          # (a, b) -> [weight, samples]
@@ -105,6 +108,8 @@ class CallGraphBuilder:
     def _key(self, name, tid, comm):
         if not self.per_thread:
             return name
+        if self.group == "comm":
+            return (comm or "?", name)
         return (f"{comm or '?'}-{tid if tid is not None else '?'}", name)
 
     def add(self, t: pa.Table):
@@ -222,10 +227,14 @@ class CallGraphBuilder:
         return rows, g.graph.get("source")
 
 
-def _thread_labels(t: pa.Table):
-    comm = t.column("comm").to_pylist()
-    tid = t.column("tid").to_pylist()
-    return [f"{c or '?'}-{x if x is not None else '?'}" for c, x in zip(comm, tid)]
+def _group_labels(group):
+    def labels(t: pa.Table):
+        comm = t.column("comm").to_pylist()
+        if group == "comm":
+            return [c or "?" for c in comm]
+        tid = t.column("tid").to_pylist()
+        return [f"{c or '?'}-{x if x is not None else '?'}" for c, x in zip(comm, tid)]
+    return labels
 
 
 def _node_attrs(key, **figures):

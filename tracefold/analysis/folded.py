@@ -35,6 +35,7 @@ class FoldOptions:
     source: str = "auto"        # auto | calls | stacks
     flamechart: bool = False    # time order, nothing merged
     keep_last: bool = False     # keep a last perf sample not ended by a blank line
+    comm_root: bool = False     # calls: task name as root frame (stacks always have it)
 
     def __post_init__(self):
         if self.all:
@@ -300,11 +301,11 @@ class Folder:
 # ---------------------------------------------------------------------- call trees
 def task_labels(o: FoldOptions):
     """Root label function for PathAggregator: comm-pid or comm-pid/tid, or None."""
-    if not (o.pid or o.tid):
+    if not (o.pid or o.tid or o.comm_root):
         return None
 
     def labels(t):
-        return root_labels(t, o, default_comm=False).to_pylist()
+        return root_labels(t, o, default_comm=True).to_pylist()
     return labels
 
 
