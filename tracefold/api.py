@@ -217,3 +217,13 @@ def diff(base, new, format: str | None = None, level: str = "function", group=No
     pb = [profile(x, format, group, filters) for x in base]
     pn = [profile(x, format, group, filters) for x in new]
     return sort_rows(compare(pb, pn, level=level, alpha=alpha), sort)
+
+
+def fs(source, format: str | None = None, rules=None, filters=None):
+    """The file-system layer view of a trace (see analysis/fs.py): an FsResult with the
+    syscall instances, per-syscall layer figures, unknown functions and layer stacks."""
+    from .analysis.fs import FsAnalyzer, Rules
+    a = FsAnalyzer(Rules(rules) if not isinstance(rules, Rules) else rules)
+    for t in _filtered(source, format, filters):
+        a.add(t)
+    return a.result()

@@ -410,6 +410,117 @@ def _print_diff(rows, df, base, new):
         c.print(f"[dim]{hidden} more row(s) not shown (--all, --top 0)[/]")
 
 
+@app.command("fs")
+def fs_cmd(
+    input: str = typer.Argument(..., help="kernel trace: function_graph (ftrace, trace-cmd), "
+                                "uftrace -K replay, perf script with kernel stacks, stack traces"),
+    from_: Optional[str] = typer.Option(None, "--from", help="input format"),
+    rules: Optional[str] = typer.Option(None, "--rules", help="layer rules (TOML) instead of "
+                                        "the built-in tracefold/rules/fs_layers.toml"),
+    json_: bool = typer.Option(False, "--json", help="one JSON object: summary, instances, "
+                               "unknown functions"),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="instances (.parquet), "
+                                         "layer stacks (.folded), layer slices (.json, Chrome)"),
+    to: Optional[str] = typer.Option(None, "--to", help="parquet, folded or chrome"),
+    pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
+    function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
+    max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
+):
+    """Where each syscall's time goes: syscall, VFS, security, path lookup, page cache, file
+    system, block layer, driver, other."""
+    from .analysis import fs as F
+    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
+    res = _run(lambda: api.fs(input, from_, rules, flt), input)
+    if output or to:
+        fmt = to or {".parquet": "parquet", ".folded": "folded", ".collapsed": "folded",
+                     ".json": "chrome"}.get(Path(output or "").suffix.lower())
+        if fmt is None:
+            _fail(f"cannot tell the output format from {output!r}; use --to "
+                  "parquet|folded|chrome", 2)
+        _fs_output(res, fmt, output or "-")
+        return
+    summary = F.summarize(res)
+    if json_:
+        d = {"input": input, "kind": res.kind, "figure": res.figure, "syscalls": summary,
+             "outside_syscalls": res.outside,
+             "unknown_functions": dict(res.unknown.most_common(100)),
+             "notes": dict(res.notes)}
+        if res.kind == "calls":
+            d["instances"] = F.instances_table(res).to_dict(orient="records")
+        sys.stdout.write(json.dumps(d, default=lambda o: o.item() if hasattr(o, "item")
+                                    else str(o)) + "\n")
+        return
+    _print_fs(input, res, summary)
+
+
+def _fs_output(res, fmt, output):
+    from .analysis import fs as F
+    from .writers.atomic import AtomicFile
+    if fmt == "parquet":
+        with AtomicFile(output) as tmp:
+            F.instances_table(res).to_parquet(tmp or sys.stdout.buffer, index=False)
+    elif fmt == "folded":
+        with AtomicFile(output) as tmp:
+            f = open(tmp, "w") if tmp else sys.stdout
+            for k in sorted(res.layer_stacks):
+                if res.layer_stacks[k] > 0:
+                    f.write(f"{k} {res.layer_stacks[k]}\n")
+            if tmp:
+                f.close()
+    elif fmt == "chrome":
+        if res.kind != "calls":
+            _fail(f"Chrome JSON needs traced calls with durations; this input has {res.kind}", 2)
+        from .writers.chrome import ChromeWriter
+        with ChromeWriter(output) as w:
+            t = F.layer_call_table(res)
+            if t.num_rows:
+                w.write(t)
+            w.set_info({"format": "tracefold-fs", "source": None, "stats": {}})
+    else:
+        _fail(f"fs writes parquet, folded or chrome, not {fmt}", 2)
+
+
+def _print_fs(input, res, summary):
+    from rich.console import Console
+    from rich.table import Table
+    from .analysis.fs import LAYERS
+    from .writers.graph import human_ns
+    c = Console(width=None if sys.stdout.isatty() else 160)
+    what = {"calls": "traced calls: duration of every syscall and the self time of each layer",
+            "samples": "stack samples: sample weight per layer (innermost frame), no durations",
+            "stack traces": "stack traces: number of traced events per layer, no durations"}
+    if not summary:
+        c.print(f"{input}: no syscall found ({what.get(res.kind, res.kind)}); "
+                "see `--rules` or docs/fs.md")
+        return
+    t = Table(title=f"{input} — {what[res.kind]}", title_justify="left")
+    t.add_column("syscall")
+    t.add_column("count", justify="right")
+    t.add_column("total" if res.kind == "calls" else res.figure, justify="right")
+    if res.kind == "calls":
+        t.add_column("p50", justify="right")
+        t.add_column("p99", justify="right")
+    layers = [k for k in LAYERS if any(r["share"].get(k) for r in summary)]
+    short = {"syscall": "sys", "security": "sec", "pagecache": "page", "unknown": "unkn",
+             "driver": "drv", "block": "blk"}
+    for k in layers:
+        t.add_column(short.get(k, k), justify="right", no_wrap=True)
+    t.add_column("file system")
+    for r in summary:
+        cells = [r["syscall"], str(r["count"]),
+                 human_ns(r["total"]) if res.kind == "calls" else str(r["total"])]
+        if res.kind == "calls":
+            cells += [human_ns(r["p50_ns"] or 0), human_ns(r["p99_ns"] or 0)]
+        cells += [f"{100 * r['share'].get(k, 0):.0f}%" if r["share"].get(k) else "" for k in layers]
+        cells.append(",".join(r["fs"]))
+        t.add_row(*cells)
+    c.print(t)
+    if res.unknown:
+        top = ", ".join(f"{k}" for k, _ in res.unknown.most_common(8))
+        c.print(f"[dim]unknown functions ({len(res.unknown)}): {top} … (--json lists them; "
+                f"--rules adds rules)[/]")
+
+
 @app.command()
 def check(
     inputs: List[str] = typer.Argument(..., help="Chrome trace JSON files"),

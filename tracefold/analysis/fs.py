@@ -1,0 +1,364 @@
+"""File-system layer view: where each syscall's time goes (syscall → VFS → security → path
+lookup → page cache → file system → block → driver, and other: scheduling, irq, locking, RCU).
+
+Rules (which function is in which layer, which calls start a syscall) live in
+``tracefold/rules/fs_layers.toml``; ``--rules FILE`` replaces them.
+
+What each input allows:
+
+* **calls** (function_graph, trace-cmd, uftrace -K): every syscall instance with its duration
+  and the self time of each layer; the layers of an instance add up to its duration exactly
+  (a call's self time = its duration minus its children's, which may be slightly negative
+  where a trace's durations are rounded: kept, so that the sum holds).
+* **samples** (perf script with kernel stacks): no instances, no durations: per syscall the
+  sample weight of each layer (the layer of the innermost frame).
+* **stack traces** (ftrace / trace-cmd ``<stack trace>``, ``kernel_stack``): counts per
+  syscall and layer (the traced function's layer).
+"""
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from ..schema import CALL, NO_ENTRY
+
+RULES_FILE = Path(__file__).resolve().parent.parent / "rules" / "fs_layers.toml"
+LAYERS = ("syscall", "vfs", "security", "path", "pagecache", "fs", "block", "driver", "other",
+          "unknown")
+_CLONE = re.compile(r"(?:\.(?:isra|constprop|part|cold|lto_priv|llvm)(?:\.\d+)?)+$")
+_MODULE = re.compile(r"^(.*?)\s+\[([\w.-]+)\]$")
+
+
+class RulesError(ValueError):
+    pass
+
+
+class Rules:
+    def __init__(self, path=None):
+        self.path = Path(path) if path else RULES_FILE
+        try:
+            data = tomllib.loads(self.path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise RulesError(f"{self.path}: cannot read the rules: {e}")
+        self.alias = dict(data.get("fs_alias", {}))
+        self.syscalls = []
+        for i, r in enumerate(data.get("syscall", [])):
+            try:
+                rx = re.compile(r["pattern"])
+            except (KeyError, re.error) as e:
+                raise RulesError(f"{self.path}: [[syscall]] #{i + 1}: bad pattern: {e}")
+            if "syscall" not in r and "name" not in rx.groupindex:
+                raise RulesError(f"{self.path}: [[syscall]] #{i + 1}: give `syscall` or a "
+                                 "(?P<name>…) group")
+            self.syscalls.append((rx, r.get("syscall")))
+        self.layers = []
+        for i, r in enumerate(data.get("layer", [])):
+            name = r.get("name")
+            if name not in LAYERS:
+                raise RulesError(f"{self.path}: [[layer]] #{i + 1}: name must be one of "
+                                 f"{', '.join(LAYERS)}, not {name!r}")
+            try:
+                pats = [re.compile(p) for p in ([r["pattern"]] if isinstance(r.get("pattern"), str)
+                                                else r.get("pattern", []))]
+            except re.error as e:
+                raise RulesError(f"{self.path}: [[layer]] #{i + 1}: bad pattern: {e}")
+            self.layers.append({"name": name, "tag": r.get("tag", ""),
+                                "exact": set(r.get("exact", [])),
+                                "prefix": tuple(r.get("prefix", [])),
+                                "pattern": pats, "module": set(r.get("module", []))})
+
+    @staticmethod
+    def split(name: str):
+        """'ext4_sync_file [ext4]' → ('ext4_sync_file', 'ext4'); clone suffixes removed."""
+        module = None
+        m = _MODULE.match(name)
+        if m:
+            name, module = m.group(1), m.group(2)
+        return _CLONE.sub("", name.strip()), module
+
+    @functools.lru_cache(maxsize=None)
+    def layer(self, name: str, module: str | None = None) -> tuple[str, str]:
+        """(layer, tag) of a function; ("unknown", "") when no rule matches."""
+        base, mod = self.split(name)
+        mod = module or mod
+        for r in self.layers:
+            fs = None
+            hit = base in r["exact"] or (r["prefix"] and base.startswith(r["prefix"]))
+            if not hit:
+                for p in r["pattern"]:
+                    m = p.fullmatch(base)
+                    if m:
+                        hit, fs = True, m.groupdict().get("fs")
+                        break
+            if not hit and mod and mod in r["module"]:
+                hit, fs = True, mod
+            if hit:
+                tag = r["tag"]
+                if "{fs}" in tag:
+                    f = fs or mod or ""
+                    tag = tag.replace("{fs}", self.alias.get(f, f))
+                return r["name"], tag
+        return "unknown", ""
+
+    @functools.lru_cache(maxsize=None)
+    def syscall(self, name: str) -> str | None:
+        base, _ = self.split(name)
+        for rx, fixed in self.syscalls:
+            m = rx.fullmatch(base)
+            if m:
+                return fixed or m.group("name")
+        return None
+
+    def label(self, name: str, module: str | None = None) -> str:
+        """Layer as shown in folded stacks / Chrome: file systems by their name."""
+        layer, tag = self.layer(name, module)
+        if layer == "fs":
+            return tag or "fs"
+        return layer
+
+
+@dataclass
+class FsResult:
+    kind: str                                   # calls | samples | stack traces
+    figure: str                                 # ns | weight | count
+    instances: list = field(default_factory=list)
+    by_syscall: dict = field(default_factory=dict)      # syscall -> {layer: value}
+    fs_of: dict = field(default_factory=dict)           # syscall -> Counter(fs tag)
+    unknown: Counter = field(default_factory=Counter)   # function -> ns / weight / count
+    outside: int = 0                            # time / weight not inside any syscall
+    layer_rows: list = field(default_factory=list)      # layer-run tree (calls) for exports
+    layer_stacks: Counter = field(default_factory=Counter)   # folded layer stacks
+    notes: Counter = field(default_factory=Counter)
+
+
+class FsAnalyzer:
+    """Feed normalized tables in input-line order; ``result()`` gives the layer view."""
+
+    def __init__(self, rules: Rules | None = None):
+        self.rules = rules or Rules()
+        self.kind = None
+        self.r = FsResult("", "")
+        self._open = {}          # line of an open call -> (instance, layer label, run line)
+        self._inst = {}          # instance id -> dict
+        self._ninst = 0
+
+    def add(self, t: pa.Table):
+        import pyarrow.compute as pc
+        kind = t.column("kind").cast(pa.string())
+        calls = t.filter(pc.fill_null(pc.equal(kind, CALL), False))
+        if calls.num_rows:
+            self._calls(calls)
+        has_stack = pc.fill_null(pc.greater(pc.list_value_length(t.column("stack")), 0), False)
+        if pc.any(has_stack).as_py() and not calls.num_rows:
+            from .folded import with_traced_leaf
+            self._stacks(with_traced_leaf(t.filter(has_stack)))
+
+    # ------------------------------------------------------------------ calls
+    def _calls(self, t):
+        """Calls in line order: a call whose parent is in an instance belongs to it; an
+        outermost call that names a syscall starts one. Open calls (that may still get
+        children) are remembered until their exit line is behind us."""
+        self.kind = self.kind or "calls"
+        R, res = self.rules, self.r
+        cols = {c: t.column(c).to_pylist() for c in ("line", "name", "parent_line", "dur_ns",
+                                                     "ts_ns", "tid", "comm", "status",
+                                                     "end_line", "pid", "cpu")}
+        rows = res.layer_rows
+        for i in range(t.num_rows):
+            line, name, parent = cols["line"][i], cols["name"][i] or "?", cols["parent_line"][i]
+            dur = cols["dur_ns"][i]
+            par = self._open.get(parent) if parent is not None else None
+            if par is None:
+                sc = R.syscall(name)
+                if sc is None:
+                    if dur is not None:
+                        res.outside += dur
+                    continue
+                inst = self._new_instance(sc, cols, i)
+                layer, label, pkey = "syscall", sc, None
+                run = self._run(cols, i, sc, None, name)
+            else:
+                inst, plabel, prun, pkey, _ = par
+                layer, tag = R.layer(name)
+                label = plabel if layer == "syscall" else R.label(name)
+                if label == plabel:
+                    run = prun
+                    if len(rows[run]["fn"]) < 8 and name not in rows[run]["fn"]:
+                        rows[run]["fn"].append(name)
+                else:
+                    run = self._run(cols, i, label, rows[prun]["line"], name)
+                if layer == "fs" and tag:
+                    inst["fs"][tag] += 1
+                if layer == "unknown":
+                    res.unknown[R.split(name)[0]] += dur if dur is not None else 0
+            # self time: + own duration to own layer, − own duration from the parent's layer
+            if dur is None:
+                inst["unclosed"] += 1
+            else:
+                inst["layers"][layer] += dur
+                if pkey is not None:
+                    inst["layers"][pkey] -= dur
+            end = cols["end_line"][i]
+            if end is not None or cols["status"][i] is not None:
+                self._open[line] = (inst, label, run, layer, end)
+        if len(self._open) > 4096 and cols["line"]:
+            last = cols["line"][-1]
+            self._open = {k: v for k, v in self._open.items() if v[4] is None or v[4] > last}
+
+    def _run(self, cols, i, label, parent_run_line, name):
+        self.r.layer_rows.append(dict(
+            line=cols["line"][i], name=label, ts_ns=cols["ts_ns"][i], dur_ns=cols["dur_ns"][i],
+            parent_line=parent_run_line, tid=cols["tid"][i], pid=cols["pid"][i],
+            comm=cols["comm"][i], cpu=cols["cpu"][i], status=cols["status"][i], fn=[name]))
+        return len(self.r.layer_rows) - 1
+
+    def _new_instance(self, sc, cols, i):
+        self._ninst += 1
+        inst = {"id": self._ninst, "syscall": sc, "line": cols["line"][i],
+                "tid": cols["tid"][i], "comm": cols["comm"][i], "ts_ns": cols["ts_ns"][i],
+                "dur_ns": cols["dur_ns"][i], "layers": Counter(), "fs": Counter(),
+                "unclosed": 0, "status": cols["status"][i]}
+        self.r.instances.append(inst)
+        return inst
+
+    # ------------------------------------------------------------------ stacks
+    def _stacks(self, t):
+        import pyarrow.compute as pc
+        kind = t.column("kind").cast(pa.string()).to_pylist()
+        samples = sum(1 for k in kind if k == "sample")
+        self.kind = self.kind or ("samples" if samples >= len(kind) / 2 else "stack traces")
+        R, res = self.rules, self.r
+        weights = pc.fill_null(t.column("weight"), 1).to_pylist()
+        dsos = t.column("stack_dso").to_pylist()
+        for st, ds, k, w in zip(t.column("stack").to_pylist(), dsos, kind, weights):
+            if k != "sample":
+                w = 1
+            ds = ds or [None] * len(st)
+            start = None
+            for j, f in enumerate(st):
+                sc = R.syscall(f)
+                if sc:
+                    start, name = j, sc
+                    break
+            if start is None:
+                res.outside += w
+                continue
+            labels = [name]
+            for f, d in zip(st[start + 1:], ds[start + 1:]):
+                mod = d[1:-1] if d and d.startswith("[") and d.endswith("]") and \
+                    d not in ("[kernel.kallsyms]", "[unknown]", "[vdso]") else None
+                layer, tag = R.layer(f, mod)
+                lab = labels[-1] if layer == "syscall" else R.label(f, mod)
+                if lab != labels[-1]:
+                    labels.append(lab)
+            leaf = st[-1]
+            mod = None
+            if ds[-1] and ds[-1].startswith("[") and ds[-1] not in ("[kernel.kallsyms]", "[unknown]"):
+                mod = ds[-1][1:-1]
+            layer, tag = R.layer(leaf, mod) if len(st) > start + 1 else ("syscall", "")
+            e = res.by_syscall.setdefault(name, Counter())
+            e[layer] += w
+            e["_n"] += 1
+            if tag and layer == "fs":
+                res.fs_of.setdefault(name, Counter())[tag] += w
+            for f, d in zip(st[start + 1:], ds[start + 1:]):
+                lay, tg = R.layer(f, d[1:-1] if d and d.startswith("[") and d not in (
+                    "[kernel.kallsyms]", "[unknown]") else None)
+                if lay == "fs" and tg:
+                    res.fs_of.setdefault(name, Counter())[tg] += 0
+                if lay == "unknown":
+                    res.unknown[R.split(f)[0]] += w
+            res.layer_stacks[";".join(labels)] += w
+
+    # ------------------------------------------------------------------ result
+    def result(self) -> FsResult:
+        res = self.r
+        res.kind = self.kind or "calls"
+        res.figure = {"calls": "ns", "samples": "weight", "stack traces": "count"}[res.kind]
+        if res.kind == "calls":
+            for inst in res.instances:
+                e = res.by_syscall.setdefault(inst["syscall"], Counter())
+                for k, v in inst["layers"].items():
+                    e[k] += v
+                e["_n"] += 1
+                for tag, n in inst["fs"].items():
+                    res.fs_of.setdefault(inst["syscall"], Counter())[tag] += n
+            # folded layer stacks: self time of each layer run
+            idx = {r["line"]: j for j, r in enumerate(res.layer_rows)}
+            child = Counter()
+            for r in res.layer_rows:
+                if r["parent_line"] is not None and r["dur_ns"] is not None:
+                    child[r["parent_line"]] += r["dur_ns"]
+            path = {}
+            for r in res.layer_rows:
+                p = r["parent_line"]
+                path[r["line"]] = (path[p] + ";" if p is not None else "") + r["name"]
+                if r["dur_ns"] is not None:
+                    res.layer_stacks[path[r["line"]]] += r["dur_ns"] - child[r["line"]]
+            unclosed = sum(i["unclosed"] for i in res.instances)
+            if unclosed:
+                res.notes["calls without a duration (unclosed) left out"] += unclosed
+        return res
+
+
+def summarize(res: FsResult) -> list[dict]:
+    """Per syscall: count, total, p50 / p99 duration (calls), share per layer, file system."""
+    out = []
+    durs = defaultdict(list)
+    for inst in res.instances:
+        if inst["dur_ns"] is not None:
+            durs[inst["syscall"]].append(inst["dur_ns"])
+    for sc, e in sorted(res.by_syscall.items(), key=lambda kv: -sum(
+            v for k, v in kv[1].items() if k != "_n")):
+        total = sum(v for k, v in e.items() if k != "_n")
+        row = {"syscall": sc, "count": e["_n"], "total": total}
+        if res.kind == "calls":
+            d = np.array(durs.get(sc, []), dtype=np.int64)
+            row["p50_ns"] = int(np.percentile(d, 50)) if len(d) else None
+            row["p99_ns"] = int(np.percentile(d, 99)) if len(d) else None
+        row["layers"] = {k: e.get(k, 0) for k in LAYERS if e.get(k, 0)}
+        row["share"] = {k: (v / total if total else 0.0) for k, v in row["layers"].items()}
+        fs = res.fs_of.get(sc, Counter())
+        row["fs"] = sorted(fs, key=lambda k: -fs[k])
+        out.append(row)
+    return out
+
+
+def instances_table(res: FsResult):
+    """One row per syscall instance (calls), or per (syscall, layer) otherwise."""
+    import pandas as pd
+    if res.kind == "calls":
+        rows = []
+        for inst in res.instances:
+            r = {"syscall": inst["syscall"], "line": inst["line"], "tid": inst["tid"],
+                 "comm": inst["comm"], "ts_ns": inst["ts_ns"], "dur_ns": inst["dur_ns"],
+                 "fs": ",".join(sorted(inst["fs"])) or None, "status": inst["status"]}
+            for layer in LAYERS:
+                r[f"{layer}_ns"] = inst["layers"].get(layer, 0)
+            rows.append(r)
+        return pd.DataFrame(rows)
+    rows = [{"syscall": sc, "layer": k, res.figure: v} for sc, e in res.by_syscall.items()
+            for k, v in e.items() if k != "_n"]
+    return pd.DataFrame(rows)
+
+
+def layer_call_table(res: FsResult) -> pa.Table:
+    """The layer tree of every instance as normalized call rows: the syscall as the root call,
+    each run of same-layer calls as one nested call named by its layer (file systems by name),
+    its functions in ``args`` — what the Chrome writer needs."""
+    from ..schema import table_from_columns
+    rows = res.layer_rows
+    cols = {k: [r[k] for r in rows] for k in ("line", "name", "ts_ns", "dur_ns", "parent_line",
+                                              "tid", "pid", "comm", "cpu", "status")}
+    cols["args"] = ["functions: " + ", ".join(r["fn"]) for r in rows]
+    cols["kind"] = [CALL] * len(rows)
+    cols["format"] = ["tracefold-fs"] * len(rows)
+    cols["status"] = [s if s in ("unclosed", "no_entry") else None for s in cols["status"]]
+    return table_from_columns(cols, len(rows))
