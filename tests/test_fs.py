@@ -185,3 +185,18 @@ def test_rules_file_override_and_errors(tmp_path):
         Rules(bad)
     p = run_cli("fs", src, "--rules", bad)
     assert p.returncode == 2 and b"name must be one of" in p.stderr and b"Traceback" not in p.stderr
+
+
+def test_syscall_events_give_durations_without_layers():
+    need_shared()
+    src = GENERATED / "ftrace-events" / "sched-syscalls-trace.txt"
+    res = tracefold.fs(src)
+    assert res.kind == "syscall events" and res.figure == "ns"
+    t = tracefold.read(src)
+    exits = t[t.event.fillna("").str.startswith("sys_exit_")]
+    assert 0 < len(res.instances) <= len(exits)
+    for inst in res.instances:
+        assert inst["dur_ns"] >= 0 and inst["layers"] == {"syscall": inst["dur_ns"]}
+    one = res.instances[0]
+    enter = t[t.line == one["line"]].iloc[0]
+    assert enter.event == f"sys_enter_{one['syscall']}" and enter.ts_ns == one["ts_ns"]

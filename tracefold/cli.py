@@ -445,7 +445,7 @@ def fs_cmd(
              "outside_syscalls": res.outside,
              "unknown_functions": dict(res.unknown.most_common(100)),
              "notes": dict(res.notes)}
-        if res.kind == "calls":
+        if res.kind in ("calls", "syscall events"):
             d["instances"] = F.instances_table(res).to_dict(orient="records")
         sys.stdout.write(json.dumps(d, default=lambda o: o.item() if hasattr(o, "item")
                                     else str(o)) + "\n")
@@ -468,7 +468,7 @@ def _fs_output(res, fmt, output):
             if tmp:
                 f.close()
     elif fmt == "chrome":
-        if res.kind != "calls":
+        if res.kind not in ("calls", "syscall events"):
             _fail(f"Chrome JSON needs traced calls with durations; this input has {res.kind}", 2)
         from .writers.chrome import ChromeWriter
         with ChromeWriter(output) as w:
@@ -488,7 +488,9 @@ def _print_fs(input, res, summary):
     c = Console(width=None if sys.stdout.isatty() else 160)
     what = {"calls": "traced calls: duration of every syscall and the self time of each layer",
             "samples": "stack samples: sample weight per layer (innermost frame), no durations",
-            "stack traces": "stack traces: number of traced events per layer, no durations"}
+            "stack traces": "stack traces: number of traced events per layer, no durations",
+            "syscall events": "sys_enter / sys_exit events: duration of every syscall, no "
+                              "layer detail (trace functions for that)"}
     if not summary:
         c.print(f"{input}: no syscall found ({what.get(res.kind, res.kind)}); "
                 "see `--rules` or docs/fs.md")
@@ -496,8 +498,8 @@ def _print_fs(input, res, summary):
     t = Table(title=f"{input} — {what[res.kind]}", title_justify="left")
     t.add_column("syscall")
     t.add_column("count", justify="right")
-    t.add_column("total" if res.kind == "calls" else res.figure, justify="right")
-    if res.kind == "calls":
+    t.add_column("total" if res.figure == "ns" else res.figure, justify="right")
+    if res.kind in ("calls", "syscall events"):
         t.add_column("p50", justify="right")
         t.add_column("p99", justify="right")
     layers = [k for k in LAYERS if any(r["share"].get(k) for r in summary)]
@@ -508,8 +510,9 @@ def _print_fs(input, res, summary):
     t.add_column("file system")
     for r in summary:
         cells = [r["syscall"], str(r["count"]),
-                 human_ns(r["total"]) if res.kind == "calls" else str(r["total"])]
-        if res.kind == "calls":
+                 human_ns(r["total"]) if res.kind in ("calls", "syscall events")
+                 else str(r["total"])]
+        if res.kind in ("calls", "syscall events"):
             cells += [human_ns(r["p50_ns"] or 0), human_ns(r["p99_ns"] or 0)]
         cells += [f"{100 * r['share'].get(k, 0):.0f}%" if r["share"].get(k) else "" for k in layers]
         cells.append(",".join(r["fs"]))

@@ -14,6 +14,8 @@ What each input allows:
   sample weight of each layer (the layer of the innermost frame).
 * **stack traces** (ftrace / trace-cmd ``<stack trace>``, ``kernel_stack``): counts per
   syscall and layer (the traced function's layer).
+* **syscall events** (``syscalls:sys_enter_*`` / ``sys_exit_*`` tracepoints, no calls):
+  every instance with its duration, no layer detail (all of it in the syscall layer).
 """
 from __future__ import annotations
 
@@ -159,6 +161,10 @@ class FsAnalyzer:
         if pc.any(has_stack).as_py() and not calls.num_rows:
             from .folded import with_traced_leaf
             self._stacks(with_traced_leaf(t.filter(has_stack)))
+        ev = pc.fill_null(t.column("event"), "")
+        sys_ev = pc.or_(pc.starts_with(ev, "sys_enter_"), pc.starts_with(ev, "sys_exit_"))
+        if pc.any(sys_ev).as_py():
+            self._sys_events(t.filter(sys_ev))
 
     # ------------------------------------------------------------------ calls
     def _calls(self, t):
@@ -228,6 +234,39 @@ class FsAnalyzer:
         self.r.instances.append(inst)
         return inst
 
+    # ------------------------------------------------------------------ syscall events
+    def _sys_events(self, t):
+        """syscalls:sys_enter_* / sys_exit_* pairs per thread: instances with durations but
+        no function detail (all their time is in the syscall layer)."""
+        if self.kind not in (None, "syscall events"):
+            self.r.notes["sys_enter / sys_exit events ignored (the trace has calls or stacks)"] \
+                += t.num_rows
+            return
+        self.kind = "syscall events"
+        pending = self.__dict__.setdefault("_enter", {})
+        for line, ev, ts, tid, comm, status in zip(*(t.column(c).to_pylist() for c in (
+                "line", "event", "ts_ns", "tid", "comm", "status"))):
+            if ev.startswith("sys_enter_"):
+                if tid in pending:
+                    self.r.notes["sys_enter without its sys_exit"] += 1
+                pending[tid] = (ev[len("sys_enter_"):], ts, line, comm)
+                continue
+            name = ev[len("sys_exit_"):]
+            enter = pending.pop(tid, None)
+            if enter is None or enter[0] != name or ts is None or enter[1] is None:
+                self.r.notes["sys_exit without its sys_enter"] += 1
+                continue
+            self._ninst += 1
+            dur = ts - enter[1]
+            self.r.instances.append({
+                "id": self._ninst, "syscall": name, "line": enter[2], "tid": tid,
+                "comm": enter[3], "ts_ns": enter[1], "dur_ns": dur,
+                "layers": Counter({"syscall": dur}), "fs": Counter(), "unclosed": 0,
+                "status": None})
+            self.r.layer_rows.append(dict(line=enter[2], name=name, ts_ns=enter[1], dur_ns=dur,
+                                          parent_line=None, tid=tid, pid=None, comm=enter[3],
+                                          cpu=None, status=None, fn=[ev]))
+
     # ------------------------------------------------------------------ stacks
     def _stacks(self, t):
         import pyarrow.compute as pc
@@ -281,8 +320,11 @@ class FsAnalyzer:
     def result(self) -> FsResult:
         res = self.r
         res.kind = self.kind or "calls"
-        res.figure = {"calls": "ns", "samples": "weight", "stack traces": "count"}[res.kind]
-        if res.kind == "calls":
+        res.figure = {"calls": "ns", "syscall events": "ns", "samples": "weight",
+                      "stack traces": "count"}[res.kind]
+        if res.kind == "syscall events" and getattr(self, "_enter", None):
+            res.notes["sys_enter without its sys_exit"] += len(self._enter)
+        if res.kind in ("calls", "syscall events"):
             for inst in res.instances:
                 e = res.by_syscall.setdefault(inst["syscall"], Counter())
                 for k, v in inst["layers"].items():
@@ -312,6 +354,7 @@ def summarize(res: FsResult) -> list[dict]:
     """Per syscall: count, total, p50 / p99 duration (calls), share per layer, file system."""
     out = []
     durs = defaultdict(list)
+    timed = res.kind in ("calls", "syscall events")
     for inst in res.instances:
         if inst["dur_ns"] is not None:
             durs[inst["syscall"]].append(inst["dur_ns"])
@@ -319,7 +362,7 @@ def summarize(res: FsResult) -> list[dict]:
             v for k, v in kv[1].items() if k != "_n")):
         total = sum(v for k, v in e.items() if k != "_n")
         row = {"syscall": sc, "count": e["_n"], "total": total}
-        if res.kind == "calls":
+        if timed:
             d = np.array(durs.get(sc, []), dtype=np.int64)
             row["p50_ns"] = int(np.percentile(d, 50)) if len(d) else None
             row["p99_ns"] = int(np.percentile(d, 99)) if len(d) else None
@@ -334,7 +377,7 @@ def summarize(res: FsResult) -> list[dict]:
 def instances_table(res: FsResult):
     """One row per syscall instance (calls), or per (syscall, layer) otherwise."""
     import pandas as pd
-    if res.kind == "calls":
+    if res.kind in ("calls", "syscall events"):
         rows = []
         for inst in res.instances:
             r = {"syscall": inst["syscall"], "line": inst["line"], "tid": inst["tid"],
