@@ -124,13 +124,20 @@ def convert(
     split: Optional[str] = typer.Option(None, "--split", help="chrome: cut into files of "
                                         "about SIZE (e.g. 200MB): OUT.001.json, …; open "
                                         "calls are re-opened in the next file"),
+    title: Optional[str] = typer.Option(None, "--title", help="svg: title"),
+    inverted: bool = typer.Option(False, "--inverted", help="svg: icicle graph (roots on top)"),
+    minwidth: float = typer.Option(0.1, "--minwidth", help="svg: narrower frames (pixels) "
+                                   "are merged or left out"),
+    palette: str = typer.Option("auto", "--palette", help="svg: auto (kernel / JIT / inlined "
+                                "/ user colours), hot, fs"),
     keep_last: bool = typer.Option(False, "--keep-last", help="folded: keep a last perf sample "
                                    "not ended by a blank line (stackcollapse-perf.pl drops it)"),
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
 ):
-    """Convert a trace: normalized table (Parquet), folded stacks, Chrome trace JSON, graphs."""
+    """Convert a trace: normalized table (Parquet), folded stacks, Chrome trace JSON, SVG
+    flame graphs, call graphs."""
     from . import writers
     try:
         fmt_out = writers.format_for(output, to)
@@ -139,7 +146,8 @@ def convert(
     flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
     opts = dict(pid=pid_frames, tid=tid_frames, kernel=kernel, jit=jit, all=all_, addrs=addrs,
                 event_filter=event_filter, weight=weight, source=source, flamechart=flamechart,
-                keep_last=keep_last, absolute_ts=absolute_ts, split=split)
+                keep_last=keep_last, absolute_ts=absolute_ts, split=split, title=title,
+                inverted=inverted, minwidth=minwidth, palette=palette)
     prog, cb = _progress(input)
 
     def go():
@@ -294,15 +302,32 @@ def diff(
     if output and not fmt_out:
         ext = Path(output).suffix.lower()
         fmt_out = {".parquet": "parquet", ".folded": "folded", ".collapsed": "folded",
-                   ".jsonl": "json", ".json": "json"}.get(ext)
+                   ".jsonl": "json", ".json": "json", ".svg": "svg"}.get(ext)
         if fmt_out is None:
-            _fail(f"cannot tell the output format from {output!r}; use --to parquet|json|folded", 2)
+            _fail(f"cannot tell the output format from {output!r}; use --to "
+                  "parquet|json|folded|svg", 2)
 
     def go():
         pb = [D.profile(x, from_, by, flt) for x in base]
         pn = [D.profile(x, from_, by, flt) for x in new]
         return pb, pn, D.sort_rows(D.compare(pb, pn, level=level, alpha=alpha), sort)
     pb, pn, df = _run(go, " ".join(base + new))
+    if fmt_out == "svg":
+        from .writers.atomic import AtomicFile
+        from .writers.svg import render
+        unit = "ns" if df.attrs.get("source") == "calls" else "samples"
+        svg = render(D.diff_folded(pb, pn, normalize), title="Differential Flame Graph",
+                     subtitle=f"base: {', '.join(Path(x).name for x in base)}  →  new: "
+                              f"{', '.join(Path(x).name for x in new)}; width = new, "
+                              f"red = grew, blue = shrank" + (" (normalized)" if normalize
+                                                               else ""),
+                     diff=True, unit=unit)
+        with AtomicFile(output or "-") as tmp:
+            f = open(tmp, "w") if tmp else sys.stdout
+            f.write(svg)
+            if tmp:
+                f.close()
+        return
     if fmt_out == "folded":
         from .writers.atomic import AtomicFile
         lines = D.diff_folded(pb, pn, normalize)
@@ -433,7 +458,7 @@ def fs_cmd(
     res = _run(lambda: api.fs(input, from_, rules, flt), input)
     if output or to:
         fmt = to or {".parquet": "parquet", ".folded": "folded", ".collapsed": "folded",
-                     ".json": "chrome"}.get(Path(output or "").suffix.lower())
+                     ".json": "chrome", ".svg": "svg"}.get(Path(output or "").suffix.lower())
         if fmt is None:
             _fail(f"cannot tell the output format from {output!r}; use --to "
                   "parquet|folded|chrome", 2)
@@ -465,6 +490,17 @@ def _fs_output(res, fmt, output):
             for k in sorted(res.layer_stacks):
                 if res.layer_stacks[k] > 0:
                     f.write(f"{k} {res.layer_stacks[k]}\n")
+            if tmp:
+                f.close()
+    elif fmt == "svg":
+        from .writers.svg import render
+        lines = [f"{k} {v}" for k, v in sorted(res.layer_stacks.items()) if v > 0]
+        svg = render(lines, title="File-system layers", subtitle=f"{res.kind}: weight in "
+                     f"{res.figure}; syscall → layers (file systems by name)", palette="fs",
+                     unit=res.figure)
+        with AtomicFile(output) as tmp:
+            f = open(tmp, "w") if tmp else sys.stdout
+            f.write(svg)
             if tmp:
                 f.close()
     elif fmt == "chrome":

@@ -7,9 +7,10 @@ from .chrome import ChromeWriter
 from .folded import FoldedWriter
 from .graph import DotWriter, GraphMLWriter
 from .parquet import ParquetWriter
+from .svg import SvgWriter
 
 WRITERS = {w.name: w for w in (ParquetWriter, FoldedWriter, ChromeWriter, GraphMLWriter,
-                               DotWriter)}
+                               DotWriter, SvgWriter)}
 
 
 def formats():
