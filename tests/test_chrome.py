@@ -91,7 +91,7 @@ def test_times_are_exact_and_rebased(tmp_path):
     t0 = int(t.ts_ns.min())
     xs = [e for e in d["traceEvents"] if e["ph"] == "X"]
     assert len(xs) == len(calls)
-    by_line = {e["args"]["line"]: e for e in xs}
+    by_line = {e["line"]: e for e in xs}
     for r in calls.itertuples():
         e = by_line[r.line]
         assert _us_to_ns(repr(e["ts"]) if not isinstance(e["ts"], str) else e["ts"]) == r.ts_ns - t0
@@ -156,7 +156,7 @@ def test_repairs_are_counted_and_unclosed_calls_closed(tmp_path):
     assert rep.get("unclosed calls closed at the last event of their track", 0) == 4
     assert info["notes"] == rep
     t = tracefold.read(src)
-    assert len([e for e in d["traceEvents"] if e["ph"] == "X"]) == (t.kind == "call").sum()
+    assert len([e for e in d["traceEvents"] if e.get("cat") == "call"]) == (t.kind == "call").sum()
 
 
 def test_synthetic_timeline_without_timestamps(tmp_path):
@@ -167,8 +167,8 @@ def test_synthetic_timeline_without_timestamps(tmp_path):
     assert any("synthetic timeline" in k for k in info["notes"])
     t = tracefold.read(src)
     closed = t[(t.kind == "call") & t.dur_ns.notna()]
-    xs = {e["args"]["line"]: e for e in d["traceEvents"] if e["ph"] == "X"}
-    assert all(round(xs[r.line]["dur"] * 1000) == r.dur_ns for r in closed.itertuples()
+    xs = {e["line"]: e for e in d["traceEvents"] if e.get("cat") == "call"}
+    assert all(round(xs[r.line].get("dur", 0) * 1000) == r.dur_ns for r in closed.itertuples()
                if r.status != "no_entry")
 
 
@@ -182,16 +182,16 @@ def test_split_reopens_open_calls(tmp_path):
     assert check_file(out)["ok"]
     whole = tmp_path / "w.json"
     tracefold.convert(src, whole)
-    full = [e for e in json.loads(whole.read_text())["traceEvents"] if e["ph"] == "X"]
+    full = [e for e in json.loads(whole.read_text())["traceEvents"] if e.get("cat") == "call"]
     got = []
     for p in parts:
         assert p.stat().st_size < 60 * 1024 * 2
         ev = json.loads(p.read_text())["traceEvents"]
-        got += [e for e in ev if e["ph"] == "X" and not e["args"].get("continued")]
+        got += [e for e in ev if e.get("cat") == "call" and not e.get("args", {}).get("continued")]
     # every call once (calls cut at a boundary: their first piece), same starts
-    assert sorted(e["args"]["line"] for e in got) == sorted(e["args"]["line"] for e in full)
-    starts = {e["args"]["line"]: e["ts"] for e in full}
-    assert all(e["ts"] == starts[e["args"]["line"]] for e in got)
+    assert sorted(e["line"] for e in got) == sorted(e["line"] for e in full)
+    starts = {e["line"]: e["ts"] for e in full}
+    assert all(e["ts"] == starts[e["line"]] for e in got)
     assert not list(tmp_path.glob(".tracefold-*"))
 
 

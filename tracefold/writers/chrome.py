@@ -241,7 +241,7 @@ class ChromeWriter(Writer):
             for o in tr.stack:
                 if o.start < ts:
                     self._x(key, o.name, o.start, max(ts, o.start) - o.start,
-                            dict(o.args, continues=True))
+                            dict(o.args, continues=True), line=o.line)
                     o.start = ts
                     o.args = dict(o.args, continued=True)
                     reopened.append(o)
@@ -280,7 +280,9 @@ class ChromeWriter(Writer):
     def _call(self, key, tr, c, i):
         ts, dur, status = c["ts_ns"][i], c["dur_ns"][i], c["status"][i]
         parent = c["parent_line"][i]
-        args = {"line": c["line"][i]}
+        # no per-call "line" here: viewers such as speedscope name a frame by its args too,
+        # and a unique arg per call would keep identical calls from merging
+        args = {}
         for k in ("args", "retval"):
             if c[k][i] is not None:
                 args[k] = c[k][i]
@@ -305,7 +307,8 @@ class ChromeWriter(Writer):
                 ts = st[-1].cursor if st else tr.cursor
             self.notes["calls placed on a synthetic timeline (the trace has no timestamps)"] += 1
         if parent is None and status == NO_ENTRY:
-            self._enclosing(key, tr, c["name"][i] or "?", ts, ts + (dur or 0), args)
+            self._enclosing(key, tr, c["name"][i] or "?", ts, ts + (dur or 0), args,
+                            line=c["line"][i])
             return
         if parent is None and status != NO_ENTRY:
             while st and (st[-1].end is not None and st[-1].end <= ts):
@@ -324,6 +327,11 @@ class ChromeWriter(Writer):
             if par.end is not None and end is not None and end > par.end:
                 end = par.end
                 self.notes["calls ending after their parent clipped"] += 1
+            if par.end is not None and end is not None and end == par.end and end > ts:
+                # viewers that turn X events into begin/end pairs order equal end times
+                # parent first (speedscope: "Tried to end …"): end the child 1 ns earlier
+                end -= 1
+                self.notes["calls ending with their parent shortened by 1 ns"] += 1
             if end is not None and end < ts:
                 end = ts
         elif tr.last_root_end is not None and ts < tr.last_root_end and status != NO_ENTRY:
@@ -334,7 +342,7 @@ class ChromeWriter(Writer):
         o = _Open(c["line"][i], ts, end, c["name"][i] or "?", args, end is None)
         st.append(o)
 
-    def _enclosing(self, key, tr, name, start, end, args):
+    def _enclosing(self, key, tr, name, start, end, args, line=None):
         """A call whose entry the trace does not have: its callees came before it. It
         contains every earlier slice of its track that it overlaps."""
         widened = False
@@ -345,7 +353,7 @@ class ChromeWriter(Writer):
             start, end = min(start, s0), max(end, e0)
         if widened:
             self.notes["calls seen only at their exit widened to contain their callees"] += 1
-        self._x(key, name, start, end - start, args)
+        self._x(key, name, start, end - start, args, line=line)
         self._root_done(tr, start, end)
 
     def _root_done(self, tr, start, end):
@@ -359,11 +367,18 @@ class ChromeWriter(Writer):
         o = tr.stack.pop()
         end = o.end
         if end is None:
-            # never closed: until the last thing seen on the track (or the cut point)
-            end = max(o.child_end, o.cursor, at if at is not None else (tr.end or o.start))
+            # never closed: until the last thing seen on the track (or the cut point), and
+            # after its last child
+            last_child = o.child_end + 1 if o.child_end > o.start else o.start
+            end = max(last_child, o.cursor, at if at is not None else (tr.end or o.start))
             self.notes["unclosed calls closed at the last event of their track"] += 1
         end = max(end, o.start)
-        self._x(key, o.name, o.start, end - o.start, o.args)
+        if end == o.start:
+            # zero-length slices confuse viewers that sort X events (speedscope ends them
+            # before a slice starting at the same time): an instant says the same
+            self._zero(key, o)
+        else:
+            self._x(key, o.name, o.start, end - o.start, o.args, line=o.line)
         if tr.stack:
             par = tr.stack[-1]
             par.child_end = max(par.child_end, end)
@@ -371,23 +386,34 @@ class ChromeWriter(Writer):
         else:
             self._root_done(tr, o.start, end)
 
+    def _zero(self, key, o):
+        self._used_tracks.add(key)
+        self.notes["calls of zero duration written as instants"] += 1
+        args = dict(o.args, dur_ns=0)
+        self._event(f'"ph":"i","s":"t","cat":"call","name":{_dumps(o.name)},"pid":{key[0]},'
+                    f'"tid":{key[1]},"ts":{us(o.start - self.base)},"line":{o.line},'
+                    f'"args":{_dumps(args)}')
+
     def _close_all(self, key, tr):
         while tr.stack:
             self._pop(key, tr)
         self._flush_frames(key, tr, None)
 
-    def _x(self, key, name, start, dur, args, cat="call"):
+    def _x(self, key, name, start, dur, args, cat="call", line=None):
+        """A complete event; ``line`` (the input line of the call) goes in a key of its own,
+        which viewers ignore: in ``args`` it would make speedscope name every call apart."""
         self._used_tracks.add(key)
+        ln = f',"line":{line}' if line is not None else ""
+        body = f',"args":{_dumps(args)}' if args else ""
         self._event(f'"ph":"X","cat":"{cat}","name":{_dumps(name)},"pid":{key[0]},'
-                    f'"tid":{key[1]},"ts":{us(start - self.base)},"dur":{us(dur)},'
-                    f'"args":{_dumps(args)}')
+                    f'"tid":{key[1]},"ts":{us(start - self.base)},"dur":{us(dur)}{ln}{body}')
 
     def _instant(self, key, tr, c, i, kind):
         ts = c["ts_ns"][i]
         if ts is None:
             ts = tr.stack[-1].cursor if tr.stack else tr.cursor
         name = c["name"][i] or c["event"][i] or kind
-        args = {"line": c["line"][i]}
+        args = {}
         if c["event"][i] and c["event"][i] != name:
             args["event"] = c["event"][i]
         if c["fields"][i]:
@@ -400,16 +426,18 @@ class ChromeWriter(Writer):
         scope = "g" if kind == MARKER else "t"
         self._event(f'"ph":"i","s":"{scope}","cat":"{kind}","name":{_dumps(name)},'
                     f'"pid":{key[0]},"tid":{key[1]},"ts":{us(ts - self.base)},'
-                    f'"args":{_dumps(args)}')
+                    f'"line":{c["line"][i]},"args":{_dumps(args)}')
 
     # samples: a flame chart per thread -----------------------------------
     def _sample(self, key, tr, c, i):
         ts = c["ts_ns"][i]
         w = c["weight"][i] or 1
-        if ts is None:                          # no times: samples side by side by weight
+        if ts is None:
+            # no times: samples side by side, 1 µs per unit of weight (frames closing together
+            # end 1 ns apart, which needs room)
             ts = tr.cursor
-            tr.cursor += w
-            cap = w
+            tr.cursor += w * 1000
+            cap = w * 1000
         else:
             cap = tr.cap or w
         stack = c["stack"][i] or []
@@ -435,9 +463,14 @@ class ChromeWriter(Writer):
     def _flush_frames(self, key, tr, at, keep=0):
         if at is None:
             at = tr.prev_end
+        # frames closing together: the inner ones end 1 ns before the one around them (viewers
+        # that sort X events by end time need distinct ends to nest them right)
         while len(tr.frames) > keep:
+            inner = len(tr.frames) - 1 - keep
             n, start = tr.frames.pop()
-            self._x(key, n, start, max(at - start, 0), {}, cat="sample")
+            end = max(at - inner, start)
+            if end > start:
+                self._x(key, n, start, end - start, {}, cat="sample")
 
 
 def _frame_name(sym, dso):
