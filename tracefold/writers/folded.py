@@ -12,17 +12,24 @@ class FoldedWriter(Writer):
     extensions = (".folded", ".collapsed")
     description = "folded stacks (stackcollapse format): samples by weight, calls by self ns"
 
+    def fold_options(self) -> FoldOptions:
+        return FoldOptions(**{k: v for k, v in self.options.items()
+                              if k in FoldOptions.__dataclass_fields__})
+
     def begin(self):
-        self.folder = Folder(FoldOptions(**{k: v for k, v in self.options.items()
-                                            if k in FoldOptions.__dataclass_fields__}))
+        self.folder = Folder(self.fold_options())
 
     def write(self, table: pa.Table):
         self.folder.add(table)
 
-    def end(self):
+    def folded_lines(self) -> list[str]:
         self.folder.finish(self.info.get("stats", {}).get("lines"))
         lines = self.folder.lines()
         self.notes.update(self.folder.notes)
+        return lines
+
+    def end(self):
+        lines = self.folded_lines()
         with self.open_text() as f:
             for ln in lines:
                 f.write(ln + "\n")

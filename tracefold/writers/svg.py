@@ -18,7 +18,7 @@ import math
 
 import pyarrow as pa
 
-from .base import Writer
+from .folded import FoldedWriter
 
 WIDTH = 1200
 FRAME_H = 16
@@ -315,26 +315,20 @@ _JS = r"""
 """
 
 
-class SvgWriter(Writer):
+class SvgWriter(FoldedWriter):
     name = "svg"
     extensions = (".svg",)
     description = "interactive SVG flame graph (zoom, search, tooltips)"
 
-    def begin(self):
-        from ..analysis.folded import FoldOptions, Folder
-        o = {k: v for k, v in self.options.items() if k in FoldOptions.__dataclass_fields__}
+    def fold_options(self):
         # frame kinds for the palette: annotate kernel / JIT frames (the colour shows it; the
-        # label and tooltip name the kind)
-        o["kernel"] = o["jit"] = True
-        self.folder = Folder(FoldOptions(**o))
-
-    def write(self, table: pa.Table):
-        self.folder.add(table)
+        # tooltip names the kind)
+        o = super().fold_options()
+        o.kernel = o.jit = True
+        return o
 
     def end(self):
-        self.folder.finish(self.info.get("stats", {}).get("lines"))
-        lines = self.folder.lines()
-        self.notes.update(self.folder.notes)
+        lines = self.folded_lines()
         unit = "ns" if self.folder.mode == "calls" and self.options.get("weight") != "calls" \
             else ("calls" if self.options.get("weight") == "calls" else "samples")
         src = self.info.get("source") or ""
