@@ -12,16 +12,10 @@ FORMATS = ("ftrace", "trace-cmd", "uftrace", "perf-script")
 
 # Files whose MANIFEST label cannot be met by a correct reader (reason given); they are still
 # read and checked for the line-accounting invariant.
-PROGRAM_OUTPUT = "labelled clean, but the traced program's own stdout ('1', '1.000000') is " \
-                 "mixed into the replay; tracefold counts those lines as unrecognized"
 LABEL_CONFLICTS = {
     "../generated/perf-cpuloop/perf-script-fields.txt":
         "labelled clean, but the file is empty (perf failed: see its .stderr); an empty input "
         "is a clear error",
-    "uftrace/uftrace-tests/replay/t131_lib_dlopen1.txt": PROGRAM_OUTPUT,
-    "uftrace/uftrace-tests/replay/t168_lib_nested.txt": PROGRAM_OUTPUT,
-    "uftrace/uftrace-tests/replay/t182_thread_exit.txt": PROGRAM_OUTPUT,
-    "uftrace/uftrace-tests/replay/t192_lib_name.txt": PROGRAM_OUTPUT,
     "ftrace/extracted/ftrace-rst-function-empty-trace-header.txt":
         "labelled clean (events > 0) but the file is only the header of an empty trace",
     "trace-cmd/trappy/trace_empty.txt":
@@ -94,6 +88,15 @@ def test_chunking_does_not_change_the_result(path, monkeypatch):
     monkeypatch.setattr(source, "CHUNK_BYTES", 2048)
     small = tracefold.read_arrow(SAMPLES / path)
     _tables_equal(whole, small)
+
+
+def test_uftrace_program_output_before_the_header_is_skipped_with_a_reason():
+    """uftrace's test outputs start with what the program printed ('1', '1.000000'): counted
+    as skipped program output, not as unrecognized replay lines."""
+    need_shared()
+    d = tracefold.info(SAMPLES / "uftrace/uftrace-tests/replay/t182_thread_exit.txt")
+    assert d["unrecognized"] == 0
+    assert d["skipped"]["program output before the replay header"] == 2
 
 
 def test_uftrace_fields_in_the_order_given_to_f():

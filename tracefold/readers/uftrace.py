@@ -88,8 +88,19 @@ class UftraceReader(FtraceReader):
                     absent = [sym for col, sym in self._COLUMN_SYMBOLS.items() if col not in names]
                     absent += ["time2", "time3"][times:] + ["NONE_INDENT", "BACKTRACE"]
                     self.absent = tuple(absent)
+                    self._header_line = chunk.first_line + i
                     break
         return super().process(chunk)
+
+    _header_line = None
+
+    def unrecognized(self, line_no, text):
+        # uftrace's own test outputs (and `uftrace live`) start with what the traced program
+        # printed, before the replay's column header: not replay lines, but not lost either
+        if self._header_line is not None and line_no < self._header_line:
+            self.stats.skip("program output before the replay header")
+            return
+        super().unrecognized(line_no, text)
 
     _CANONICAL = ("duration", "tid_col", "ADDRESS", "TIMESTAMP", "time2", "time3", "TASK",
                   "MODULE")
