@@ -136,8 +136,7 @@ def convert(
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
 ):
-    """Convert a trace: normalized table (Parquet), folded stacks, Chrome trace JSON, SVG
-    flame graphs, call graphs."""
+    """Convert a trace: Parquet table, folded stacks, Chrome JSON, SVG flame graph, call graph."""
     from . import writers
     try:
         fmt_out = writers.format_for(output, to)
@@ -451,8 +450,7 @@ def fs_cmd(
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
 ):
-    """Where each syscall's time goes: syscall, VFS, security, path lookup, page cache, file
-    system, block layer, driver, other."""
+    """Where each syscall's time goes: syscall, VFS, page cache, file system, block, driver."""
     from .analysis import fs as F
     flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
     res = _run(lambda: api.fs(input, from_, rules, flt), input)
@@ -565,8 +563,9 @@ def check(
     inputs: List[str] = typer.Argument(..., help="Chrome trace JSON files"),
     json_: bool = typer.Option(False, "--json", help="one JSON object per file"),
 ):
-    """Validate Chrome trace JSON: required keys, no negative durations, strict nesting on
-    every track. Exit status 1 when a file has a problem."""
+    """Validate Chrome trace JSON: required keys, durations, strict nesting per track.
+
+    Exit status 1 when a file has a problem."""
     from .analysis.check import check_file
     failed = 0
     for path in inputs:
@@ -594,7 +593,8 @@ def _print_info(d):
     if "error" in d:
         typer.echo(f"tracefold: {d['error']}", err=True)
         return
-    t = Table(title=d["path"], show_header=False)
+    c.print(f"[bold]{d['path']}[/]")
+    t = Table(show_header=False)
     for k in ("format", "lines", "events", "event_lines", "unrecognized", "lost_events", "tasks"):
         t.add_row(k, str(d.get(k)))
     t.add_row("time span", f"{d.get('time_span_ns', 0) / 1e9:.6f} s")
