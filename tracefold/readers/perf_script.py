@@ -152,8 +152,8 @@ class PerfScriptReader(Reader):
                 # a blank line ends a sample; frames right after one are attached to the
                 # sample before it, and counted
                 fl = line_nos[fidx][ok]
-                heads = set(hl.tolist())
-                odd = sum(1 for x in fl.tolist() if x - 1 in self._blank and x - 2 in heads)
+                blank = np.fromiter(self._blank, np.int64, len(self._blank))
+                odd = int((np.isin(fl - 1, blank) & np.isin(fl - 2, hl)).sum())
                 if odd:
                     st.warnings["callchains separated from their sample line by a blank line"] += odd
             sel = pa.array(ok)
