@@ -210,3 +210,18 @@ def test_parquet_round_trip_same_bytes(tmp_path):
             tracefold.convert(pq, b)
             assert a.read_bytes() == b.read_bytes(), (src.name, ext)
             assert a.stat().st_size > 0
+
+
+def test_vectorized_track_keys_agree_with_track_of():
+    from tracefold.writers.chrome import track_keys, track_of
+    srcs = [ROOT / "samples" / n for n in ("ftrace-graph-hello.txt", "uftrace-threads-replay.txt",
+                                           "perf-script-cpuloop.txt", "ftrace-function-stack.txt")]
+    if SAMPLES.is_dir():
+        srcs += [SAMPLES / "ftrace/extracted/ftrace-rst-function-graph.txt",
+                 SAMPLES / "ftrace/extracted/ftrace-rst-function-graph-proc.txt"]
+    for src in srcs:
+        t = tracefold.read_arrow(src)
+        p, tt = track_keys(t)
+        want = [track_of(a, b, c, d)[:2] for a, b, c, d in
+                zip(*(t.column(x).to_pylist() for x in ("pid", "tid", "cpu", "comm")))]
+        assert list(zip(p.to_pylist(), tt.to_pylist())) == want, src.name

@@ -82,6 +82,25 @@ def track_of(pid, tid, cpu, comm):
     return (pid if pid is not None else tid), tid, comm or str(tid)
 
 
+def track_keys(t: pa.Table):
+    """Vectorized track_of: (pid, tid) arrays of every row (synthetic per-CPU tids for the
+    idle task and for rows without a task)."""
+    tid = t.column("tid").to_numpy(zero_copy_only=False)
+    pid = t.column("pid").to_numpy(zero_copy_only=False)
+    cpu = t.column("cpu").to_numpy(zero_copy_only=False)
+    tid_f = np.asarray(tid, dtype=np.float64)
+    pid_f = np.asarray(pid, dtype=np.float64)
+    cpu_i = np.nan_to_num(np.asarray(cpu, dtype=np.float64), nan=-1).astype(np.int64)
+    no_task = np.isnan(tid_f)
+    idle = ~no_task & (np.nan_to_num(tid_f, nan=-1) == 0)
+    tid_i = np.nan_to_num(tid_f, nan=0).astype(np.int64)
+    pid_i = np.where(np.isnan(pid_f), tid_i, np.nan_to_num(pid_f, nan=0).astype(np.int64))
+    synth = SYNTH_TID + 2 * (cpu_i + 1)
+    out_t = np.where(no_task, synth, np.where(idle, synth + 1, tid_i))
+    out_p = np.where(no_task | idle, 0, pid_i)
+    return pa.array(out_p), pa.array(out_t)
+
+
 class _Open:
     __slots__ = ("line", "start", "end", "name", "args", "child_end", "cursor", "unclosed")
 
@@ -132,15 +151,15 @@ class ChromeWriter(Writer):
         mn = pc.min(ts).as_py()
         if mn is not None:
             self.t0 = mn if self.t0 is None else min(self.t0, mn)
-        # last time per track (unclosed calls end there) and sampling intervals per thread
+        # last time per track (unclosed calls end there), grouped without a Python loop
         end = pc.add(ts, pc.fill_null(t.column("dur_ns"), 0))
-        for pid, tid, cpu, comm, e, k in zip(*(t.column(c).to_pylist() for c in
-                                               ("pid", "tid", "cpu", "comm")),
-                                             end.to_pylist(), t.column("kind").to_pylist()):
-            key = track_of(pid, tid, cpu, comm)[:2]
-            tr = self.tracks.get(key)
+        tp, tt = track_keys(t)
+        g = pa.table({"p": tp, "t": tt, "e": end}).group_by(["p", "t"]).aggregate([("e", "max")])
+        for p_, t_, e in zip(g.column("p").to_pylist(), g.column("t").to_pylist(),
+                             g.column("e_max").to_pylist()):
+            tr = self.tracks.get((p_, t_))
             if tr is None:
-                tr = self.tracks[key] = _Track()
+                tr = self.tracks[(p_, t_)] = _Track()
             if e is not None and (tr.end is None or e > tr.end):
                 tr.end = e
         samples = t.filter(pc.fill_null(pc.equal(t.column("kind").cast(pa.string()), SAMPLE),
