@@ -343,10 +343,17 @@ class ChromeWriter(Writer):
                     end = max(end, lo) if synthetic else end
                 ts = lo
                 self.notes["calls starting before their parent or previous sibling moved"] += 1
-            if par.end is not None and end is not None and end > par.end:
-                end = par.end
+            # the end the call must stay within: the nearest enclosing call with an end, less
+            # 1 ns for each call still open in between (they end inside it, see _pop)
+            limit = None
+            for dist, anc in enumerate(reversed(st)):
+                if anc.end is not None:
+                    limit = anc.end - dist
+                    break
+            if limit is not None and end is not None and end > limit:
+                end = limit
                 self.notes["calls ending after their parent clipped"] += 1
-            if par.end is not None and end is not None and end == par.end and end > ts:
+            if limit is not None and end is not None and end == limit and end > ts:
                 # viewers that turn X events into begin/end pairs order equal end times
                 # parent first (speedscope: "Tried to end …"): end the child 1 ns earlier
                 end -= 1
@@ -390,6 +397,11 @@ class ChromeWriter(Writer):
             # after its last child
             last_child = o.child_end + 1 if o.child_end > o.start else o.start
             end = max(last_child, o.cursor, at if at is not None else (tr.end or o.start))
+            # inside a closed call (lost events): end within it, 1 ns per open level between
+            for dist, anc in enumerate(reversed(tr.stack), 1):
+                if anc.end is not None:
+                    end = min(end, anc.end - dist)
+                    break
             self.notes["unclosed calls closed at the last event of their track"] += 1
         end = max(end, o.start)
         if end == o.start:
