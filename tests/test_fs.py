@@ -202,3 +202,24 @@ def test_syscall_events_give_durations_without_layers():
     one = res.instances[0]
     enter = t[t.line == one["line"]].iloc[0]
     assert enter.event == f"sys_enter_{one['syscall']}" and enter.ts_ns == one["ts_ns"]
+
+
+def test_layer_stacks_streamed_equal_the_layer_tree():
+    """The folded layer stacks are summed while reading; from the kept layer-run tree
+    (keep_rows, what the Chrome export uses) they come out the same."""
+    from collections import Counter
+    for src in sorted(FS.glob("vm-*graph*.txt")) + sorted(FS.glob("vm-uftrace*.txt")):
+        res = tracefold.fs(src, keep_rows=True)
+        assert res.layer_rows
+        child, path, want = Counter(), {}, Counter()
+        for r in res.layer_rows:
+            if r["parent_line"] is not None and r["dur_ns"] is not None:
+                child[r["parent_line"]] += r["dur_ns"]
+        for r in res.layer_rows:
+            p = r["parent_line"]
+            path[r["line"]] = (path[p] + ";" if p is not None else "") + r["name"]
+            if r["dur_ns"] is not None:
+                want[path[r["line"]]] += r["dur_ns"] - child[r["line"]]
+        got = tracefold.fs(src).layer_stacks
+        assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}
+        assert not tracefold.fs(src).layer_rows          # not kept unless asked

@@ -219,11 +219,12 @@ def diff(base, new, format: str | None = None, level: str = "function", group=No
     return sort_rows(compare(pb, pn, level=level, alpha=alpha), sort)
 
 
-def fs(source, format: str | None = None, rules=None, filters=None):
+def fs(source, format: str | None = None, rules=None, filters=None, keep_rows: bool = False):
     """The file-system layer view of a trace (see analysis/fs.py): an FsResult with the
-    syscall instances, per-syscall layer figures, unknown functions and layer stacks."""
+    syscall instances, per-syscall layer figures, unknown functions and layer stacks (and the
+    layer-run tree of every instance with ``keep_rows``, for the Chrome export)."""
     from .analysis.fs import FsAnalyzer, Rules
-    a = FsAnalyzer(Rules(rules) if not isinstance(rules, Rules) else rules)
+    a = FsAnalyzer(Rules(rules) if not isinstance(rules, Rules) else rules, keep_rows)
     for t in _filtered(source, format, filters):
         a.add(t)
     return a.result()

@@ -453,13 +453,15 @@ def fs_cmd(
     """Where each syscall's time goes: syscall, VFS, page cache, file system, block, driver."""
     from .analysis import fs as F
     flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
-    res = _run(lambda: api.fs(input, from_, rules, flt), input)
+    fmt = None
     if output or to:
         fmt = to or {".parquet": "parquet", ".folded": "folded", ".collapsed": "folded",
                      ".json": "chrome", ".svg": "svg"}.get(Path(output or "").suffix.lower())
         if fmt is None:
             _fail(f"cannot tell the output format from {output!r}; use --to "
-                  "parquet|folded|chrome", 2)
+                  "parquet|folded|chrome|svg", 2)
+    res = _run(lambda: api.fs(input, from_, rules, flt, keep_rows=fmt == "chrome"), input)
+    if fmt:
         _fs_output(res, fmt, output or "-")
         return
     summary = F.summarize(res)

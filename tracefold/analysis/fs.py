@@ -143,8 +143,12 @@ class FsResult:
 class FsAnalyzer:
     """Feed normalized tables in input-line order; ``result()`` gives the layer view."""
 
-    def __init__(self, rules: Rules | None = None):
+    def __init__(self, rules: Rules | None = None, keep_rows: bool = False):
+        """``keep_rows``: keep the layer-run tree of every instance (``FsResult.layer_rows``,
+        for the Chrome export; memory grows with the trace). Layer stacks, instances and the
+        summary are always computed."""
         self.rules = rules or Rules()
+        self.keep_rows = keep_rows
         self.kind = None
         self.r = FsResult("", "")
         self._open = {}          # line of an open call -> (instance, layer label, run line)
@@ -176,7 +180,6 @@ class FsAnalyzer:
         cols = {c: t.column(c).to_pylist() for c in ("line", "name", "parent_line", "dur_ns",
                                                      "ts_ns", "tid", "comm", "status",
                                                      "end_line", "pid", "cpu")}
-        rows = res.layer_rows
         for i in range(t.num_rows):
             line, name, parent = cols["line"][i], cols["name"][i] or "?", cols["parent_line"][i]
             dur = cols["dur_ns"][i]
@@ -196,10 +199,11 @@ class FsAnalyzer:
                 label = plabel if layer == "syscall" else R.label(name)
                 if label == plabel:
                     run = prun
-                    if len(rows[run]["fn"]) < 8 and name not in rows[run]["fn"]:
-                        rows[run]["fn"].append(name)
+                    fn = run[4]
+                    if fn is not None and len(fn) < 8 and name not in fn:
+                        fn.append(name)
                 else:
-                    run = self._run(cols, i, label, rows[prun]["line"], name)
+                    run = self._run(cols, i, label, prun, name)
                 if layer == "fs" and tag:
                     inst["fs"][tag] += 1
                 if layer == "unknown":
@@ -218,12 +222,26 @@ class FsAnalyzer:
             last = cols["line"][-1]
             self._open = {k: v for k, v in self._open.items() if v[4] is None or v[4] > last}
 
-    def _run(self, cols, i, label, parent_run_line, name):
-        self.r.layer_rows.append(dict(
-            line=cols["line"][i], name=label, ts_ns=cols["ts_ns"][i], dur_ns=cols["dur_ns"][i],
-            parent_line=parent_run_line, tid=cols["tid"][i], pid=cols["pid"][i],
-            comm=cols["comm"][i], cpu=cols["cpu"][i], status=cols["status"][i], fn=[name]))
-        return len(self.r.layer_rows) - 1
+    def _run(self, cols, i, label, parent_run, name):
+        """A run of same-layer calls: [line, folded path, duration, row index, functions].
+        Its self time goes to its layer stack as it is found: + its duration, − from the run
+        around it."""
+        dur = cols["dur_ns"][i]
+        path = label if parent_run is None else parent_run[1] + ";" + label
+        if dur is not None:
+            self.r.layer_stacks[path] += dur
+            if parent_run is not None and parent_run[2] is not None:
+                self.r.layer_stacks[parent_run[1]] -= dur
+        row = fn = None
+        if self.keep_rows:
+            fn = [name]
+            self.r.layer_rows.append(dict(
+                line=cols["line"][i], name=label, ts_ns=cols["ts_ns"][i], dur_ns=dur,
+                parent_line=None if parent_run is None else parent_run[0], tid=cols["tid"][i],
+                pid=cols["pid"][i], comm=cols["comm"][i], cpu=cols["cpu"][i],
+                status=cols["status"][i], fn=fn))
+            row = len(self.r.layer_rows) - 1
+        return [cols["line"][i], path, dur, row, fn]
 
     def _new_instance(self, sc, cols, i):
         self._ninst += 1
@@ -263,9 +281,11 @@ class FsAnalyzer:
                 "comm": enter[3], "ts_ns": enter[1], "dur_ns": dur,
                 "layers": Counter({"syscall": dur}), "fs": Counter(), "unclosed": 0,
                 "status": None})
-            self.r.layer_rows.append(dict(line=enter[2], name=name, ts_ns=enter[1], dur_ns=dur,
-                                          parent_line=None, tid=tid, pid=None, comm=enter[3],
-                                          cpu=None, status=None, fn=[ev]))
+            self.r.layer_stacks[name] += dur
+            if self.keep_rows:
+                self.r.layer_rows.append(dict(line=enter[2], name=name, ts_ns=enter[1],
+                                              dur_ns=dur, parent_line=None, tid=tid, pid=None,
+                                              comm=enter[3], cpu=None, status=None, fn=[ev]))
 
     # ------------------------------------------------------------------ stacks
     def _stacks(self, t):
@@ -332,18 +352,6 @@ class FsAnalyzer:
                 e["_n"] += 1
                 for tag, n in inst["fs"].items():
                     res.fs_of.setdefault(inst["syscall"], Counter())[tag] += n
-            # folded layer stacks: self time of each layer run
-            idx = {r["line"]: j for j, r in enumerate(res.layer_rows)}
-            child = Counter()
-            for r in res.layer_rows:
-                if r["parent_line"] is not None and r["dur_ns"] is not None:
-                    child[r["parent_line"]] += r["dur_ns"]
-            path = {}
-            for r in res.layer_rows:
-                p = r["parent_line"]
-                path[r["line"]] = (path[p] + ";" if p is not None else "") + r["name"]
-                if r["dur_ns"] is not None:
-                    res.layer_stacks[path[r["line"]]] += r["dur_ns"] - child[r["line"]]
             unclosed = sum(i["unclosed"] for i in res.instances)
             if unclosed:
                 res.notes["calls without a duration (unclosed) left out"] += unclosed
