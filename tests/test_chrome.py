@@ -2,7 +2,6 @@
 `tracefold check`), exact µs times, one track per task and per idle CPU, instants with their
 fields, repairs counted, --split, and the Parquet round trip."""
 import json
-from pathlib import Path
 
 import pytest
 

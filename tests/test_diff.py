@@ -4,14 +4,13 @@ test, outputs."""
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import tracefold
 from conftest import ROOT, run_cli
-from tracefold.analysis.diff import compare, diff_folded, profile, sort_rows
+from tracefold.analysis.diff import diff_folded, profile
 
 PROGRAMS = ROOT / "tests" / "programs"
 needs_uftrace = pytest.mark.skipif(

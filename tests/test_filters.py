@@ -6,7 +6,7 @@ import pytest
 
 import tracefold
 from conftest import ROOT, run_cli
-from tracefold.analysis.filters import Filters, parse_duration, parse_time_range
+from tracefold.analysis.filters import parse_duration, parse_time_range
 
 UFTRACE = ROOT / "samples" / "uftrace-threads-replay.txt"
 GRAPH = ROOT / "samples" / "ftrace-graph-hello.txt"

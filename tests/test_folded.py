@@ -1,9 +1,7 @@
 """Folded stacks: byte-compatible with FlameGraph's stackcollapse-perf.pl on its own test
 inputs and expected results, the known differences with inferno, call-tree folding, flame
 charts, filters and the Parquet round trip."""
-import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -177,7 +175,6 @@ def test_flamechart_keeps_time_order_and_the_same_totals(tmp_path):
 
 def test_flamechart_pieces_follow_the_calls():
     """main's own time before, between and after its children, in that order."""
-    import pyarrow as pa
     from tracefold.analysis.folded import Folder, FoldOptions
     from tracefold.schema import table_from_columns
     # main [0,100) calls a [10,30) and b [50,60); a calls c [12,20)

@@ -1,16 +1,13 @@
 """tracefold fs: the layer rules, the invariant (layers add up to each syscall) on every real
 kernel trace we have, golden summaries, samples and stack traces, outputs, --rules."""
-import glob
-import gzip
 import json
-from pathlib import Path
 
 import pytest
 
 import tracefold
 from conftest import GENERATED, GOLDEN, SAMPLES, need_shared, run_cli
 from tracefold.analysis.check import check_file
-from tracefold.analysis.fs import LAYERS, Rules, RulesError, instances_table, summarize
+from tracefold.analysis.fs import LAYERS, Rules, RulesError, summarize
 
 FS = GOLDEN / "fs"
 

@@ -103,8 +103,7 @@ def test_variants(tmp_path):
 
 
 def test_differential(tmp_path):
-    a = ["main;work 100", "main;idle 50"]
-    b = ["main;work 40", "main;idle 50", "main;new 30"]
+    # base: work 100, idle 50; new: work 40, idle 50, new 30
     lines = sorted(f"{k} {x} {y}" for k, x, y in [("main;work", 100, 40), ("main;idle", 50, 50),
                                                   ("main;new", 0, 30)])
     _, fr = frames(render(lines, diff=True, subtitle="base: a → new: b"))

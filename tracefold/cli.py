@@ -386,7 +386,6 @@ def _print_diff(rows, df, base, new):
     from rich.table import Table
     from .writers.graph import human_ns
     c = Console()
-    src = df.attrs.get("source")
     nb, nn = df.attrs.get("runs", (1, 1))
     multi = "significant" in df.columns
     title = (f"base: {', '.join(base)}  →  new: {', '.join(new)}   (change = new − base"
@@ -619,7 +618,7 @@ def fix_argv(argv: list[str]) -> list[str]:
     task IDs in root frames (convert). With numbers it is the filter.
     ``diff --base a1 a2 --new b1 b2``: each run after --base / --new belongs to it."""
     out = []
-    side = None
+    side, taken = None, 0
     for i, a in enumerate(argv):
         if a in ("--base", "--new"):
             if side is not None and not taken:

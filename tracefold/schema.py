@@ -77,5 +77,17 @@ def table_from_columns(cols: dict, n: int | None = None) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
+def kind_is(t: pa.Table, kind: str):
+    """Boolean mask of the rows of one kind (never null)."""
+    import pyarrow.compute as pc
+    return pc.fill_null(pc.equal(t.column("kind").cast(pa.string()), kind), False)
+
+
+def has_stack(t: pa.Table):
+    """Boolean mask of the rows with at least one stack frame (never null)."""
+    import pyarrow.compute as pc
+    return pc.fill_null(pc.greater(pc.list_value_length(t.column("stack")), 0), False)
+
+
 def empty_table() -> pa.Table:
     return SCHEMA.empty_table()

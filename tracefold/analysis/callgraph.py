@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import numpy as np
-
 import pyarrow as pa
+
+from ..schema import CALL, ENTRY, has_stack, kind_is
 
 
 def _rows(table):
@@ -114,16 +114,15 @@ class CallGraphBuilder:
 
     def add(self, t: pa.Table):
         import pyarrow.compute as pc
-        kind = t.column("kind").cast(pa.string())
-        is_call = pc.fill_null(pc.equal(kind, "call"), False)
+        is_call = kind_is(t, CALL)
         if pc.any(is_call).as_py():
             c = t.filter(is_call)
             self._calls.add(c)
             self._ncalls += c.num_rows
-        has_stack = pc.fill_null(pc.greater(pc.list_value_length(t.column("stack")), 0), False)
-        if pc.any(has_stack).as_py():
+        stacky = has_stack(t)
+        if pc.any(stacky).as_py():
             from .folded import with_traced_leaf
-            s = with_traced_leaf(t.filter(has_stack))
+            s = with_traced_leaf(t.filter(stacky))
             for st, w, tid, comm in zip(s.column("stack").to_pylist(),
                                         pc.fill_null(s.column("weight"), 1).to_pylist(),
                                         s.column("tid").to_pylist(), s.column("comm").to_pylist()):
@@ -137,8 +136,7 @@ class CallGraphBuilder:
                     e = self._stack_edges.setdefault((a, b), [0, 0])
                     e[0] += w
                     e[1] += 1
-        is_entry = pc.and_(pc.fill_null(pc.equal(kind, "entry"), False),
-                           pc.invert(has_stack))
+        is_entry = pc.and_(kind_is(t, ENTRY), pc.invert(stacky))
         if pc.any(is_entry).as_py():
             s = t.filter(is_entry)
             for name, caller, tid, comm in zip(*(s.column(c).to_pylist() for c in

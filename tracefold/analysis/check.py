@@ -6,7 +6,6 @@ for files tracefold writes."""
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter, defaultdict
 from decimal import Decimal, InvalidOperation
 

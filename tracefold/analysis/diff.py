@@ -22,7 +22,6 @@ means a change with p = 0.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import CALL
+from ..schema import CALL, kind_is
 
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "": None}
 
@@ -100,7 +100,7 @@ class RowFilter:
                 keep = pc.and_(keep, pc.fill_null(pc.greater_equal(ts, lo), False))
             if hi is not None:
                 keep = pc.and_(keep, pc.fill_null(pc.less_equal(ts, hi), False))
-        is_call = pc.fill_null(pc.equal(t.column("kind").cast(pa.string()), CALL), False)
+        is_call = kind_is(t, CALL)
         if f.min_duration is not None:
             short = pc.and_(is_call, pc.fill_null(pc.less(t.column("dur_ns"), f.min_duration), False))
             keep = pc.and_(keep, pc.invert(short))

@@ -5,7 +5,7 @@ Two sources, both read from the table alone (so a Parquet file gives the same re
 * stacks: rows with a ``stack`` (perf samples, ftrace ``<stack trace>`` blocks) and perf samples
   without one. perf frames are tidied exactly as FlameGraph's ``stackcollapse-perf.pl`` does
   (same options: comm root, ``--pid``, ``--tid``, ``--kernel``, ``--jit``, ``--all``,
-  ``--addrs``, ``--event-filter``; see docs/folded.md);
+  ``--addrs``, ``--event-filter``; see docs/outputs.md);
 * call trees: rows of kind ``call`` nested through ``parent_line`` (function_graph, uftrace),
   weighted by self time in ns (default) or by number of calls.
 """
@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import CALL, SAMPLE
+from ..schema import CALL, SAMPLE, has_stack, kind_is
 
 
 @dataclass
@@ -109,9 +109,7 @@ def with_traced_leaf(t: pa.Table) -> pa.Table:
     """Function-tracer entries with a stack trace end with the traced function: ftrace
     prints the stack from its trampoline, whose raw addresses (innermost frames) are dropped
     here, and the traced function is added when the stack does not already end with it."""
-    kind = t.column("kind").cast(pa.string())
-    sel = pc.and_(pc.fill_null(pc.equal(kind, "entry"), False),
-                  pc.and_(has_frames(t), pc.is_valid(t.column("name"))))
+    sel = pc.and_(kind_is(t, "entry"), pc.and_(has_stack(t), pc.is_valid(t.column("name"))))
     if not pc.any(sel).as_py():
         return t
     cols = {c: t.column(c).to_pylist() for c in ("stack", "stack_addr", "stack_dso", "name")}
@@ -145,10 +143,6 @@ def _aligned(t, col, stack, n):
     return pa.array(out, pa.string())
 
 
-def has_frames(t: pa.Table) -> pa.Array:
-    return pc.fill_null(pc.greater(pc.list_value_length(t.column("stack")), 0), False)
-
-
 class Folder:
     """Feed tables with ``add``; ``lines()`` gives the folded lines (sorted, or in time order
     for flame charts)."""
@@ -161,7 +155,7 @@ class Folder:
         self._tidy: dict = {}
         self._event = self.o.event_filter
         self._event_defaulted = False
-        self._calls = _CallCollector() if self.o.flamechart else _PathFolder(self.o)
+        self._calls = _CallCollector(self.o) if self.o.flamechart else _PathFolder(self.o)
         self._last = None
         self.mode = None
 
@@ -182,11 +176,8 @@ class Folder:
 
     # ------------------------------------------------------------------ input
     def add(self, t: pa.Table):
-        kind = t.column("kind").cast(pa.string())
-        is_call = pc.fill_null(pc.equal(kind, CALL), False)
-        has_stack = pc.fill_null(pc.greater(pc.list_value_length(t.column("stack")), 0), False)
-        is_sample = pc.fill_null(pc.equal(kind, SAMPLE), False)
-        stacky = pc.or_(has_stack, is_sample)
+        is_call = kind_is(t, CALL)
+        stacky = pc.or_(has_stack(t), kind_is(t, SAMPLE))
         want = self.o.source
         if want in ("auto", "calls") and pc.any(is_call).as_py():
             self._calls.add(t.filter(is_call))
@@ -205,7 +196,7 @@ class Folder:
         # own frame on the header line are never filtered.
         ev = pc.fill_null(t.column("event"), "")
         trailer = pc.or_(pc.is_valid(t.column("text")),
-                         pc.and_(pc.is_null(t.column("end_line")), has_frames(t)))
+                         pc.and_(pc.is_null(t.column("end_line")), has_stack(t)))
         plain = pc.and_(perf, pc.invert(trailer))
         if self._event is None and pc.any(plain).as_py():
             self._event = pc.filter(ev, plain)[0].as_py()
@@ -335,68 +326,36 @@ class _PathFolder:
 
 
 class _CallCollector:
-    """Compact columns of every call row (numpy), names interned; folded at the end."""
+    """Flame charts of call trees need every call (time order), not only sums: compact numpy
+    columns of each call row, with its path id from a PathAggregator."""
 
-    def __init__(self):
+    def __init__(self, o: FoldOptions):
+        from .paths import PathAggregator
+        self.agg = PathAggregator(task_labels(o))
         self.parts = []
-        self.names: dict = {}
-        self.roots: dict = {}
         self.n = 0
 
     def add(self, t: pa.Table):
-        def ids(arr, table):
-            if isinstance(arr, pa.ChunkedArray):
-                arr = arr.combine_chunks()
-            enc = pc.fill_null(arr, "?").dictionary_encode()
-            m = np.array([table.setdefault(s, len(table)) for s in enc.dictionary.to_pylist()],
-                         np.int64)
-            return m[enc.indices.to_numpy(zero_copy_only=False)]
-
         def np64(c, fill):
             return pc.fill_null(t.column(c), fill).to_numpy().astype(np.int64)
-        part = {
+        self.parts.append({
             "line": t.column("line").to_numpy(),
             "parent": np64("parent_line", -1),
-            "name": ids(t.column("name"), self.names),
             "dur": np64("dur_ns", -1),
             "ts": np64("ts_ns", -1),
             "tid": np64("tid", -1),
-            "pid": np64("pid", -1),
-            "comm": ids(t.column("comm"), self.roots),
-        }
-        self.parts.append(part)
+            "path": self.agg.add(t),
+        })
         self.n += len(t)
 
-    def columns(self):
+    def fold(self, o: FoldOptions, notes: Counter) -> list[str]:
         cols = {k: np.concatenate([p[k] for p in self.parts]) for k in self.parts[0]}
         order = np.argsort(cols["line"], kind="stable")
-        return {k: v[order] for k, v in cols.items()}
-
-    def fold(self, o: FoldOptions, notes: Counter) -> list[str]:
-        c = self.columns()
+        c = {k: v[order] for k, v in cols.items()}
         n = len(c["line"])
         pidx = np.searchsorted(c["line"], c["parent"])
         pidx = np.where((c["parent"] >= 0) & (pidx < n) &
                         (c["line"][np.minimum(pidx, n - 1)] == c["parent"]), pidx, -1)
-        # root frames: none by default (as `uftrace dump --flame-graph`), or the task
-        comm_names = list(self.roots)
-        if o.pid or o.tid:
-            labels = []
-            for cm, p, t in zip(c["comm"].tolist(), c["pid"].tolist(), c["tid"].tolist()):
-                s = comm_names[cm] if comm_names[cm] != "?" else ""
-                ps = str(p) if p >= 0 else "?"
-                labels.append((f"{s}-{ps}/{t if t >= 0 else '?'}" if o.tid else f"{s}-{ps}")
-                              .replace(" ", "_"))
-            uniq, root_id = np.unique(np.array(labels, object), return_inverse=True)
-            path_names = [u for u in uniq.tolist()]
-            path_parent = [-1] * len(path_names)
-            base = root_id.astype(np.int64)
-        else:
-            path_names, path_parent = [], []
-            base = np.full(n, -1, np.int64)
-        path_id, level = _path_ids(pidx, c["name"], base, path_names, path_parent,
-                                   list(self.names))
-        # weights
         if o.weight == "calls":
             w = np.ones(n, np.int64)
         else:
@@ -411,47 +370,7 @@ class _CallCollector:
                 w[neg] = 0
             if (dur < 0).any():
                 notes["calls without a duration (unclosed) count no self time"] += int((dur < 0).sum())
-        names = _path_strings(path_names, path_parent)
-        if o.flamechart:
-            return _flamechart(c, pidx, path_id, w, names, o)
-        sums = np.zeros(len(names), np.int64)
-        np.add.at(sums, path_id, w)
-        out = [(names[i], int(sums[i])) for i in np.flatnonzero(sums > 0).tolist()]
-        out.sort()
-        return [f"{k} {v}" for k, v in out]
-
-
-def _path_ids(pidx, name, base, path_names, path_parent, name_list):
-    """Intern call paths level by level (vectorized): path of a call = (path of its parent,
-    its name). Returns (path id per call, level per call); fills path_names / path_parent."""
-    n = len(pidx)
-    level = np.zeros(n, np.int64)
-    while True:
-        new = np.where(pidx >= 0, level[np.maximum(pidx, 0)] + 1, 0)
-        if np.array_equal(new, level):
-            break
-        level = new
-    path_id = np.full(n, -1, np.int64)
-    nn = len(name_list) + 1
-    for lv in range(int(level.max()) + 1 if n else 0):
-        sel = np.flatnonzero(level == lv)
-        parent_path = base[sel] if lv == 0 else path_id[pidx[sel]]
-        key = (parent_path + 1) * nn + name[sel]
-        uniq, inv = np.unique(key, return_inverse=True)
-        first = len(path_names)
-        for k in uniq.tolist():
-            path_parent.append(k // nn - 1)
-            path_names.append(name_list[k % nn])
-        path_id[sel] = first + inv
-    return path_id, level
-
-
-def _path_strings(path_names, path_parent):
-    out = [None] * len(path_names)
-    for i, (nm, p) in enumerate(zip(path_names, path_parent)):
-        nm = nm.replace(";", ":")
-        out[i] = nm if p < 0 else out[p] + ";" + nm
-    return out
+        return _flamechart(c, pidx, c["path"], w, self.agg.finish().strings(), o)
 
 
 def _flamechart(c, pidx, path_id, w, names, o):

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ..schema import CALL, NO_ENTRY
+from ..schema import CALL, has_stack, kind_is
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "rules" / "fs_layers.toml"
 LAYERS = ("syscall", "vfs", "security", "path", "pagecache", "fs", "block", "driver", "other",
@@ -157,14 +157,13 @@ class FsAnalyzer:
 
     def add(self, t: pa.Table):
         import pyarrow.compute as pc
-        kind = t.column("kind").cast(pa.string())
-        calls = t.filter(pc.fill_null(pc.equal(kind, CALL), False))
+        calls = t.filter(kind_is(t, CALL))
         if calls.num_rows:
             self._calls(calls)
-        has_stack = pc.fill_null(pc.greater(pc.list_value_length(t.column("stack")), 0), False)
-        if pc.any(has_stack).as_py() and not calls.num_rows:
+        stacky = has_stack(t)
+        if pc.any(stacky).as_py() and not calls.num_rows:
             from .folded import with_traced_leaf
-            self._stacks(with_traced_leaf(t.filter(has_stack)))
+            self._stacks(with_traced_leaf(t.filter(stacky)))
         ev = pc.fill_null(t.column("event"), "")
         sys_ev = pc.or_(pc.starts_with(ev, "sys_enter_"), pc.starts_with(ev, "sys_exit_"))
         if pc.any(sys_ev).as_py():

@@ -59,10 +59,11 @@ class PathAggregator:
             self.dmax = np.concatenate([self.dmax, np.full(m - len(self.dmax), -1, np.int64)])
 
     # ------------------------------------------------------------------ input
-    def add(self, t: pa.Table):
-        """Call rows only (kind == call), in input-line order."""
+    def add(self, t: pa.Table) -> np.ndarray:
+        """Call rows only (kind == call), in input-line order. Returns the path id of each
+        row of ``t``."""
         if not t.num_rows:
-            return
+            return np.zeros(0, np.int64)
         name = t.column("name")
         name = name.combine_chunks() if isinstance(name, pa.ChunkedArray) else name
         enc = pc.fill_null(name, "?").dictionary_encode()
@@ -83,6 +84,7 @@ class PathAggregator:
             "path": np.full(t.num_rows, -1, np.int64),
             "child": np.zeros(t.num_rows, np.int64),
             "counted": np.zeros(t.num_rows, bool),    # duration added to its parent
+            "src": np.arange(t.num_rows),              # row in t (-1: carried)
         }
         base = np.full(t.num_rows, -1, np.int64)
         if self.root_label is not None:
@@ -95,6 +97,7 @@ class PathAggregator:
                 base[i] = p
         rows["base"] = base
         if self.carry is not None:
+            self.carry["src"] = np.full(len(self.carry["line"]), -1)
             rows = {k: np.concatenate([self.carry[k], rows[k]]) for k in rows}
         order = np.argsort(rows["line"], kind="stable")
         rows = {k: v[order] for k, v in rows.items()}
@@ -130,6 +133,10 @@ class PathAggregator:
         self._fold(rows, final)
         keep = ~final
         self.carry = {k: v[keep] for k, v in rows.items()}
+        new = rows["src"] >= 0
+        ids = np.empty(t.num_rows, np.int64)
+        ids[rows["src"][new]] = path[new]
+        return ids
 
     def _fold(self, rows, sel):
         p = rows["path"][sel]

@@ -26,14 +26,14 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..schema import CALL, ENTRY, EXIT, INSTANT, MARKER, NO_ENTRY, SAMPLE, SCHEMA, UNCLOSED
+from ..schema import CALL, MARKER, NO_ENTRY, SAMPLE, SCHEMA, kind_is
 from .atomic import AtomicFile
 from .base import Writer
 
@@ -162,8 +162,7 @@ class ChromeWriter(Writer):
                 tr = self.tracks[(p_, t_)] = _Track()
             if e is not None and (tr.end is None or e > tr.end):
                 tr.end = e
-        samples = t.filter(pc.fill_null(pc.equal(t.column("kind").cast(pa.string()), SAMPLE),
-                                        False))
+        samples = t.filter(kind_is(t, SAMPLE))
         for pid, tid, cpu, comm, ts_ in zip(*(samples.column(c).to_pylist() for c in
                                               ("pid", "tid", "cpu", "comm", "ts_ns"))):
             if ts_ is None:

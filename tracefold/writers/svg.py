@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import math
-
-import pyarrow as pa
 
 from .folded import FoldedWriter
 
