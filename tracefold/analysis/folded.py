@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..readers.base import grouped_lists
 from ..schema import CALL, SAMPLE, has_stack, kind_is
 
 
@@ -228,10 +229,8 @@ class Folder:
             frag = frag.filter(pa.array(ok))
         else:
             frag = pa.array([], pa.string())
-        counts = np.bincount(owner, minlength=n) if len(owner) else np.zeros(n, np.int64)
-        offsets = np.zeros(n + 1, np.int32)
-        np.cumsum(counts, out=offsets[1:])
-        joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), frag), ";")
+        (per_row,), _, _ = grouped_lists(n, owner, (frag,), reverse=False)
+        joined = pc.fill_null(pc.binary_join(per_row, ";"), "")
         key = pc.if_else(pc.equal(joined, ""), roots,
                          pc.binary_join_element_wise(roots, joined, ";"))
         if self.o.weight == "calls":
