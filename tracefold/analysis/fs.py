@@ -152,7 +152,6 @@ class FsAnalyzer:
         self.kind = None
         self.r = FsResult("", "")
         self._open = {}          # line of an open call -> (instance, layer label, run line)
-        self._inst = {}          # instance id -> dict
         self._ninst = 0
 
     def add(self, t: pa.Table):

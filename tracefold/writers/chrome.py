@@ -102,13 +102,12 @@ def track_keys(t: pa.Table):
 
 
 class _Open:
-    __slots__ = ("line", "start", "end", "name", "args", "child_end", "cursor", "unclosed")
+    __slots__ = ("line", "start", "end", "name", "args", "child_end", "cursor")
 
-    def __init__(self, line, start, end, name, args, unclosed):
+    def __init__(self, line, start, end, name, args):
         self.line, self.start, self.end, self.name, self.args = line, start, end, name, args
         self.child_end = start      # end of the last child placed
         self.cursor = start         # synthetic timeline: where the next child starts
-        self.unclosed = unclosed
 
 
 class _Track:
@@ -163,11 +162,11 @@ class ChromeWriter(Writer):
             if e is not None and (tr.end is None or e > tr.end):
                 tr.end = e
         samples = t.filter(kind_is(t, SAMPLE))
-        for pid, tid, cpu, comm, ts_ in zip(*(samples.column(c).to_pylist() for c in
-                                              ("pid", "tid", "cpu", "comm", "ts_ns"))):
+        sp, st = track_keys(samples)
+        for key, ts_ in zip(zip(sp.to_pylist(), st.to_pylist()),
+                            samples.column("ts_ns").to_pylist()):
             if ts_ is None:
                 continue
-            key = track_of(pid, tid, cpu, comm)[:2]
             prev = self._last_sample_ts.get(key)
             if prev is not None and ts_ > prev:
                 self._gaps[key].append(ts_ - prev)
@@ -364,7 +363,7 @@ class ChromeWriter(Writer):
                 end = max(end, tr.last_root_end)
             ts = tr.last_root_end
             self.notes["calls starting before the previous call ended moved"] += 1
-        o = _Open(c["line"][i], ts, end, c["name"][i] or "?", args, end is None)
+        o = _Open(c["line"][i], ts, end, c["name"][i] or "?", args)
         st.append(o)
 
     def _enclosing(self, key, tr, name, start, end, args, line=None):
