@@ -42,6 +42,14 @@ class RulesError(ValueError):
     pass
 
 
+def _module(dso):
+    """The kernel module of a perf DSO written "[ext4]" (not the kernel image itself)."""
+    if dso and dso.startswith("[") and dso.endswith("]") and \
+            dso not in ("[kernel.kallsyms]", "[unknown]", "[vdso]"):
+        return dso[1:-1]
+    return None
+
+
 class Rules:
     def __init__(self, path=None):
         self.path = Path(path) if path else RULES_FILE
@@ -308,30 +316,23 @@ class FsAnalyzer:
                 res.outside += w
                 continue
             labels = [name]
+            layer, tag = "syscall", ""  # of the innermost frame (the syscall if none below)
+            fs = res.fs_of.setdefault(name, Counter())
             for f, d in zip(st[start + 1:], ds[start + 1:]):
-                mod = d[1:-1] if d and d.startswith("[") and d.endswith("]") and \
-                    d not in ("[kernel.kallsyms]", "[unknown]", "[vdso]") else None
+                mod = _module(d)
                 layer, tag = R.layer(f, mod)
                 lab = labels[-1] if layer == "syscall" else R.label(f, mod)
                 if lab != labels[-1]:
                     labels.append(lab)
-            leaf = st[-1]
-            mod = None
-            if ds[-1] and ds[-1].startswith("[") and ds[-1] not in ("[kernel.kallsyms]", "[unknown]"):
-                mod = ds[-1][1:-1]
-            layer, tag = R.layer(leaf, mod) if len(st) > start + 1 else ("syscall", "")
+                if layer == "fs" and tag:
+                    fs[tag] += 0
+                if layer == "unknown":
+                    res.unknown[R.split(f)[0]] += w
             e = res.by_syscall.setdefault(name, Counter())
             e[layer] += w
             e["_n"] += 1
             if tag and layer == "fs":
-                res.fs_of.setdefault(name, Counter())[tag] += w
-            for f, d in zip(st[start + 1:], ds[start + 1:]):
-                lay, tg = R.layer(f, d[1:-1] if d and d.startswith("[") and d not in (
-                    "[kernel.kallsyms]", "[unknown]") else None)
-                if lay == "fs" and tg:
-                    res.fs_of.setdefault(name, Counter())[tg] += 0
-                if lay == "unknown":
-                    res.unknown[R.split(f)[0]] += w
+                fs[tag] += w
             res.layer_stacks[";".join(labels)] += w
 
     # ------------------------------------------------------------------ result
