@@ -11,6 +11,7 @@ from typing import List, Optional
 import typer
 
 from . import api, readers
+from .writers.atomic import AtomicFile, write_text
 from .source import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -312,7 +313,6 @@ def diff(
         return pb, pn, D.sort_rows(D.compare(pb, pn, level=level, alpha=alpha), sort)
     pb, pn, df = _run(go, " ".join(base + new))
     if fmt_out == "svg":
-        from .writers.atomic import AtomicFile
         from .writers.svg import render
         unit = "ns" if df.attrs.get("source") == "calls" else "samples"
         svg = render(D.diff_folded(pb, pn, normalize), title="Differential Flame Graph",
@@ -321,31 +321,19 @@ def diff(
                               f"red = grew, blue = shrank" + (" (normalized)" if normalize
                                                                else ""),
                      diff=True, unit=unit)
-        with AtomicFile(output or "-") as tmp:
-            f = open(tmp, "w") if tmp else sys.stdout
-            f.write(svg)
-            if tmp:
-                f.close()
+        write_text(output or "-", svg)
         return
     if fmt_out == "folded":
-        from .writers.atomic import AtomicFile
-        lines = D.diff_folded(pb, pn, normalize)
-        with AtomicFile(output or "-") as tmp:
-            f = open(tmp, "w") if tmp else sys.stdout
-            f.write("".join(ln + "\n" for ln in lines))
-            if tmp:
-                f.close()
+        write_text(output or "-", "".join(ln + "\n" for ln in D.diff_folded(pb, pn, normalize)))
         return
     shown = _diff_rows(df, all_)
-    if fmt_out in ("parquet", "json") and output:
-        from .writers.atomic import AtomicFile
+    if fmt_out == "parquet" and output:
         with AtomicFile(output) as tmp:
-            if fmt_out == "parquet":
-                shown.to_parquet(tmp, index=False)
-            else:
-                with open(tmp, "w") as f:
-                    for r in shown.to_dict(orient="records"):
-                        f.write(json.dumps(_jsonable(r)) + "\n")
+            shown.to_parquet(tmp, index=False)
+        return
+    if fmt_out == "json" and output:
+        write_text(output, "".join(json.dumps(_jsonable(r)) + "\n"
+                                   for r in shown.to_dict(orient="records")))
         return
     if json_:
         for r in shown.to_dict(orient="records"):
@@ -479,29 +467,19 @@ def fs_cmd(
 
 def _fs_output(res, fmt, output):
     from .analysis import fs as F
-    from .writers.atomic import AtomicFile
     if fmt == "parquet":
         with AtomicFile(output) as tmp:
             F.instances_table(res).to_parquet(tmp or sys.stdout.buffer, index=False)
-    elif fmt == "folded":
-        with AtomicFile(output) as tmp:
-            f = open(tmp, "w") if tmp else sys.stdout
-            for k in sorted(res.layer_stacks):
-                if res.layer_stacks[k] > 0:
-                    f.write(f"{k} {res.layer_stacks[k]}\n")
-            if tmp:
-                f.close()
-    elif fmt == "svg":
-        from .writers.svg import render
+    elif fmt in ("folded", "svg"):
         lines = [f"{k} {v}" for k, v in sorted(res.layer_stacks.items()) if v > 0]
-        svg = render(lines, title="File-system layers", subtitle=f"{res.kind}: weight in "
-                     f"{res.figure}; syscall → layers (file systems by name)", palette="fs",
-                     unit=res.figure)
-        with AtomicFile(output) as tmp:
-            f = open(tmp, "w") if tmp else sys.stdout
-            f.write(svg)
-            if tmp:
-                f.close()
+        if fmt == "folded":
+            write_text(output, "".join(ln + "\n" for ln in lines))
+        else:
+            from .writers.svg import render
+            write_text(output, render(lines, title="File-system layers",
+                                      subtitle=f"{res.kind}: weight in {res.figure}; syscall "
+                                      "→ layers (file systems by name)", palette="fs",
+                                      unit=res.figure))
     elif fmt == "chrome":
         if res.kind not in ("calls", "syscall events"):
             _fail(f"Chrome JSON needs traced calls with durations; this input has {res.kind}", 2)

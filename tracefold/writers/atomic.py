@@ -34,3 +34,15 @@ class AtomicFile:
             except OSError:
                 pass
         return False
+
+
+def write_text(target, text: str):
+    """Write ``text`` to ``target`` atomically, or to stdout for ``-``."""
+    import sys
+    with AtomicFile(target) as tmp:
+        if tmp is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
