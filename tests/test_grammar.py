@@ -131,3 +131,50 @@ def test_quick_rules_and_lark_agree_on_real_lines():
             (path, no, text)
         checked += 1
     assert checked > 100
+
+
+def _split_cases():
+    """(reader class, path) of every clean corpus file (and generated trace) of a format whose
+    reader has split forms."""
+    out = []
+    if (SAMPLES / "MANIFEST.tsv").exists():
+        for line in (SAMPLES / "MANIFEST.tsv").read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 3 and parts[1] in READERS and parts[2] == "clean" \
+                    and getattr(READERS[parts[1]], "SPLIT", None):
+                out.append((READERS[parts[1]], SAMPLES / parts[0]))
+    from conftest import GENERATED
+    out += [(READERS["ftrace"], p) for p in sorted(GENERATED.glob("vm-ftrace-*/*.txt"))]
+    return out
+
+
+def test_split_path_and_regex_agree_on_the_corpus():
+    """The split fast path (``LineGrammar.pieces``: a line cut at its separators, each piece
+    matched with its own regex) takes only lines the rule's full regex takes, with the same
+    value for every field, on every line of every clean corpus file."""
+    need_shared()
+    from tracefold.readers.base import Cols  # noqa: F401  (the reader API under test)
+    taken = 0
+    for cls, path in _split_cases():
+        lines = pa.array(path.read_text(errors="replace").splitlines())
+        if len(lines) == 0:
+            continue
+        r = cls()
+        r.specialize(lines)
+        for rule, seps in r.SPLIT.items():
+            inner = r.INNER.get(rule)
+            opaque = (inner,) if inner else ()
+            res = r.split_fast(lines, rule, seps, opaque, (), r.absent, r.present)
+            if res is None:
+                continue
+            smask, scols = res
+            fmask, fcols = r.fast(lines, rule, opaque)
+            assert not (smask & ~fmask).any(), (path, rule, lines[int((smask & ~fmask).argmax())])
+            # the full regex's rows at the lines the split path took
+            pos = pa.array((pc.cumulative_sum(pa.array(fmask.astype("int64"))).to_numpy()
+                            - 1)[smask])
+            for k in fcols.names():
+                a, b = scols[k], fcols[k].take(pos)
+                assert a.equals(b), (path, rule, k, a.to_pylist()[:3], b.to_pylist()[:3])
+            taken += int(smask.sum())
+    assert taken > 15000

@@ -45,6 +45,10 @@ class GrammarError(Exception):
     pass
 
 
+class _NoSplit(Exception):
+    """The rule has a separator inside an optional part or alternative: no split form."""
+
+
 class LineGrammar:
     """One ``.lark`` file: Lark parser for rare lines, regexes for the hot path."""
 
@@ -138,8 +142,137 @@ class LineGrammar:
         self._capture = frozenset(capture) | frozenset(opaque)
         self._absent = frozenset(absent)
         self._skip = frozenset(x.lower() for x in skip)     # terminals matched, not captured
+        self._present = frozenset()
         body = self._rule_re(rule, frozenset(opaque), counts, (), top=True)
         return f"^{body}$" if anchor else body
+
+    @functools.lru_cache(maxsize=None)
+    def pieces(self, rule: str, seps: tuple[str, ...], opaque: tuple[str, ...] = (),
+               capture: tuple[str, ...] = (), absent: tuple[str, ...] = (),
+               present: tuple[str, ...] = (), skip: tuple[str, ...] = ()):
+        """The rule cut at its separators, for the split fast path; None when it cannot be cut.
+
+        ``seps`` names the separators: string literals (``'"]"'``) or terminals whose pattern
+        ends with one literal character (``_BAR: /[ \\t]*\\|/``: the ``[ \\t]*`` stays with the
+        piece before). With ``absent`` / ``present`` (what a file's header says about its
+        columns) optional parts that hold a separator are left out or made required; any other
+        optional part or alternative holding a separator makes the rule uncuttable.
+
+        Returns ``(chars, regexes, names)``: the separator characters in line order, one
+        anchored regex per piece (``len(chars) + 1``) with the same named groups as
+        :meth:`regex`, and per separator the field name of a named separator terminal (its
+        group ends the piece before; the caller appends the character) or None.
+        A line split at the first occurrence of each character in turn, whose pieces each
+        match their regex, matches the rule's regex with the same fields (or the line is
+        ambiguous under the grammar, where both readings are valid: tests compare the two
+        paths on the corpus)."""
+        self._capture = frozenset(capture) | frozenset(opaque)
+        self._absent = frozenset(absent)
+        self._skip = frozenset(x.lower() for x in skip)
+        self._present = frozenset(present)
+        sepmap = {}
+        for s in seps:
+            if s.startswith('"'):
+                sepmap[("lit", ast.literal_eval(s))] = (ast.literal_eval(s), "", None)
+            else:
+                toks = list(self._terms[s].scan_values(lambda x: isinstance(x, Token)))
+                if len(toks) != 1:
+                    raise GrammarError(f"{self.name}.lark: separator {s} must be one literal")
+                v = str(toks[0])
+                body = v[1:v.rindex("/")] if v.startswith("/") else re.escape(ast.literal_eval(v))
+                for ch in "|]):[(":
+                    if body.endswith(re.escape(ch)):
+                        name = None if s.startswith("_") else s.lower()
+                        sepmap[("term", s)] = (ch, body[: -len(re.escape(ch))], name)
+                        break
+                else:
+                    raise GrammarError(f"{self.name}.lark: separator {s} must end with one character")
+        self._sepmap = sepmap
+        try:
+            items = self._flat(self._rules[rule][2], (rule,))
+        except _NoSplit:
+            return None
+        chars, regexes, named, cur = [], [], [], []
+        counts: dict[str, int] = {}
+        op = frozenset(opaque)
+        for it in items:
+            if it[0] == "sep":
+                _, ch, prefix, name = it
+                chars.append(ch)
+                named.append(name)
+                if name:                    # a named separator: its text is a field too
+                    prefix = self._group(name, prefix, counts)[:-1] + ")"
+                elif prefix:
+                    prefix = f"(?:{prefix})"
+                regexes.append("^" + "".join(cur) + prefix + "$")
+                cur = []
+            else:
+                cur.append(self._tree_re(it[1], op, counts, (rule,), in_term=False))
+        regexes.append("^" + "".join(cur) + "$")
+        return (tuple(chars), tuple(regexes), tuple(named)) if chars else None
+
+    def _sep_of(self, t):
+        if isinstance(t, Tree):
+            if t.data == "literal" and t.children[0].type == "STRING":
+                v = str(t.children[0])
+                if v.endswith('"'):
+                    return self._sepmap.get(("lit", ast.literal_eval(v)))
+            return None
+        if type(t).__name__ == "Terminal":
+            return self._sepmap.get(("term", t.name))
+        return None
+
+    def _has_sep(self, t, stack=()) -> bool:
+        if self._sep_of(t) is not None:
+            return True
+        if isinstance(t, Tree):
+            return any(self._has_sep(c, stack) for c in t.children)
+        if type(t).__name__ == "NonTerminal" and t.name not in stack:
+            if strip_ns(t.name) in self._capture:
+                return False
+            return self._has_sep(self._rules[t.name][2], stack + (t.name,))
+        return False
+
+    def _mentions(self, t, names, stack=()) -> bool:
+        if isinstance(t, Tree):
+            return any(self._mentions(c, names, stack) for c in t.children)
+        name = getattr(t, "name", None)
+        if name is None:
+            return False
+        if strip_ns(name) in names or strip_ns(name).lower() in names:
+            return True
+        if type(t).__name__ == "NonTerminal" and name not in stack:
+            return self._mentions(self._rules[name][2], names, stack + (name,))
+        return False
+
+    def _flat(self, t, stack):
+        """The rule as a flat list of ("sep", char, prefix_re) and ("re", node) items."""
+        sep = self._sep_of(t)
+        if sep is not None:
+            return [("sep",) + sep]
+        if not self._has_sep(t, stack):
+            return [("re", t)]
+        if isinstance(t, Tree):
+            d = t.data
+            if d == "expansions":
+                kids = [c for c in t.children if not self._uses_absent(c)]
+                if len(kids) != 1:
+                    raise _NoSplit
+                return self._flat(kids[0], stack)
+            if d == "expansion":
+                return [it for c in t.children for it in self._flat(c, stack)]
+            if d == "value":
+                return self._flat(t.children[0], stack)
+            if d == "maybe" or (d == "expr" and t.children[1] == "?"):
+                if self._uses_absent(t.children[0]):
+                    return []
+                if self._mentions(t.children[0], self._present):
+                    return self._flat(t.children[0], stack)
+            raise _NoSplit
+        # a rule holding a separator: inline it (its own group, if any, is lost: refuse)
+        if strip_ns(t.name).startswith("_") or strip_ns(t.name) not in self._capture:
+            return self._flat(self._rules[t.name][2], stack + (t.name,))
+        raise _NoSplit
 
     def _uses_absent(self, tree) -> bool:
         """True when every way of matching ``tree`` needs a symbol listed as absent."""
@@ -158,9 +291,9 @@ class LineGrammar:
             if d == "value":
                 return self._requires(t.children[0], absent)
             if d == "maybe":
-                return self._requires(t.children[0], absent)
+                return False
             if d == "expr":
-                return self._requires(t.children[0], absent)
+                return t.children[1] not in ("?", "*") and self._requires(t.children[0], absent)
             return False
         name = getattr(t, "name", None)
         return name is not None and (strip_ns(name) in absent or strip_ns(name).lower() in absent)
@@ -200,9 +333,11 @@ class LineGrammar:
                 return "".join(rec(c) for c in t.children)
             if d == "value":
                 return rec(t.children[0])
-            if d == "maybe":
+            if d == "maybe" or (d == "expr" and t.children[1] == "?"):
                 if self._uses_absent(t.children[0]):
                     return ""
+                if self._present and self._mentions(t.children[0], self._present):
+                    return f"(?:{rec(t.children[0])})"
                 return f"(?:{rec(t.children[0])})?"
             if d == "expr":
                 op = t.children[1]

@@ -152,6 +152,7 @@ class Reader:
         self.stats = Stats()
         self.g = load(self.grammar)
         self._rare_cache: dict[str, tuple | None] = {}
+        self._piece_repeats: dict = {}
 
     # ------------------------------------------------------------------ detection
     @classmethod
@@ -168,6 +169,15 @@ class Reader:
     def _rx(cls, rule, *args):
         """Python regex of one rule of this reader's grammar (for format detection)."""
         return re.compile(cls._grammar().regex(rule, *args))
+
+    # header specialization: symbols a file's header rules out / says every line has, and the
+    # line rules with a split form (rule -> its separators, see LineGrammar.pieces)
+    absent: tuple = ()
+    present: tuple = ()
+    SPLIT: dict = {}
+
+    def specialize(self, lines: pa.Array):
+        """Read what the first lines (the header) say about the file's columns."""
 
     def hold(self, next_line_start: bytes) -> bool:
         """True when the line starting with these bytes must stay in the previous chunk."""
@@ -203,6 +213,79 @@ class Reader:
             else:
                 cols[name] = arr
         return mask, cols
+
+    def split_fast(self, lines: pa.Array, rule: str, seps: tuple, opaque: tuple = (),
+                   capture: tuple = (), absent: tuple = (), present: tuple = ()):
+        """The split fast path: cut each line at the rule's separators (``LineGrammar.pieces``)
+        and match every piece with its own small regex, each distinct piece text once where
+        pieces repeat. RE2 captures cost per character and per group of a whole-line regex;
+        splitting is a memchr. Returns (mask, cols) like :meth:`fast`, or None when the rule
+        has no split form for this file. Lines it does not take are left to :meth:`fast`."""
+        plan = self.g.pieces(rule, tuple(seps), tuple(opaque), tuple(capture), tuple(absent),
+                             tuple(present), tuple(self.NOCAPTURE))
+        if plan is None:
+            return None
+        chars, regexes, named = plan
+        n = len(lines)
+        alive = np.arange(n)
+        pieces, rem = [], lines
+        for ch in chars:
+            parts = pc.split_pattern(rem, ch, max_splits=1)
+            ok = np.asarray(pc.equal(pc.list_value_length(parts), 2)
+                            .to_numpy(zero_copy_only=False), dtype=bool)
+            if not ok.all():
+                sel = pa.array(ok)
+                parts, alive = parts.filter(sel), alive[ok]
+                pieces = [p.filter(sel) for p in pieces]
+            if len(parts) == 0:
+                return np.zeros(n, bool), Cols(0)
+            # every list has two items: the first ones are the piece, the second the rest
+            flat = parts.flatten()
+            pieces.append(flat.take(_evens(len(parts))))
+            rem = flat.take(_evens(len(parts), 1))
+        pieces.append(rem)
+        valid = np.ones(len(alive), bool)
+        found = []
+        for k, (piece, rx) in enumerate(zip(pieces, regexes)):
+            st = self._piece_extract(rule, k, piece, rx)
+            valid &= np.asarray(st.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            found.append(st)
+        mask = np.zeros(n, bool)
+        mask[alive[valid]] = True
+        keep = pa.array(valid)
+        m = int(valid.sum())
+        cols = Cols(m)
+        for k, st in enumerate(found):
+            if st.type.num_fields == 0:
+                continue
+            st = st.filter(keep)
+            for i, f in enumerate(st.type):
+                name = canonical(f.name)
+                arr = st.field(i)
+                if k < len(named) and name == named[k]:
+                    arr = pc.binary_join_element_wise(arr, chars[k], "")
+                if name in cols:
+                    prev = cols[name]
+                    cols[name] = pc.if_else(pc.equal(prev, ""), arr, prev)
+                else:
+                    cols[name] = arr
+        return mask, cols
+
+    def _piece_extract(self, rule, k, piece: pa.Array, rx: str):
+        """extract_regex of one piece column; distinct texts once when they repeat (decided
+        on the first chunk: a column of timestamps does not repeat, one of tasks does)."""
+        if not re.compile(rx).groupindex:
+            ok = pc.match_substring_regex(piece, rx)
+            return pa.StructArray.from_arrays([], [], mask=pc.invert(ok))
+        key = (rule, k, rx)
+        repeats = self._piece_repeats.get(key)
+        if repeats is False:
+            return extract(piece, rx)
+        enc = piece.dictionary_encode()
+        if repeats is None:
+            repeats = len(enc.dictionary) < 0.5 * len(piece)
+            self._piece_repeats[key] = repeats
+        return extract(enc.dictionary, rx).take(enc.indices)
 
     # ------------------------------------------------------------------ Lark path
     def rare(self, text: str):
@@ -292,6 +375,10 @@ def extract(lines: pa.Array, rx: str) -> pa.StructArray:
     parts = list(_POOL.map(lambda i: pc.extract_regex(lines.slice(i, step), rx),
                            range(0, n, step)))
     return pa.concat_arrays(parts)
+def _evens(n: int, start: int = 0) -> pa.Array:
+    return pa.array(np.arange(start, 2 * n, 2, dtype=np.int64))
+
+
 def np_of(arr) -> np.ndarray:
     """An Arrow array as numpy (strings become Python objects: use for the few rows only)."""
     return arr.to_numpy(zero_copy_only=False)

@@ -62,7 +62,7 @@ class FtraceReader(Reader):
         left = np.arange(n)
         matched = {}
         if chunk.first_line == 1 and type(self).absent == self.absent:
-            self._specialize(lines)
+            self.specialize(lines)
         if not any(self.hits.values()) and n > 2000:
             self._order_by_sample(lines)
             # files where whole lines repeat (stack-trace frames …): match distinct lines once
@@ -142,9 +142,9 @@ class FtraceReader(Reader):
             return {}
         return {int(i): int(line_nos[i]) for i in idx[sel]}
 
-    absent: tuple = ()   # symbols this file is known not to use (set from its header)
+    SPLIT = {"event_line": ('"]"', '":"'), "graph_line": ("_BAR", "GBAR")}
 
-    def _specialize(self, lines):
+    def specialize(self, lines):
         """Read the column legend of ftrace's header ('# CPU  DURATION  FUNCTION CALLS',
         '#  TASK-PID  CPU#  ||||  TIMESTAMP  FUNCTION') and leave out of the fast path the
         optional columns it says are not there."""
@@ -156,31 +156,51 @@ class FtraceReader(Reader):
                 continue
             if "FUNCTION CALLS" in ln:
                 self.absent = tuple(sym for tok, sym in _GRAPH_LEGEND if tok not in ln)
+                self.present = tuple(sym for tok, sym in _GRAPH_LEGEND if tok in ln
+                                     and sym != "duration_col")
+                if "DURATION" in ln:          # its "|" closes the column, even when blank
+                    self.present += ("GBAR",)
                 return
             if "TIMESTAMP" in ln and "TASK-PID" in ln:
                 self.absent = ("latency_columns",) + tuple(
                     sym for tok, sym in _EVENT_LEGEND if tok not in ln)
+                self.present = tuple(sym for tok, sym in _EVENT_LEGEND if tok in ln)
                 return
 
     def _match(self, sub, rule, inner):
-        """The rule's regex, specialized to ``self.absent`` first (smaller, faster), then the
-        full rule for the lines the specialized one did not take. Where whole lines repeat,
-        each distinct line is matched once."""
+        """The rule's split form for this file's columns first (``split_fast``), then its
+        regex specialized to ``self.absent`` (smaller, faster), then the full rule, each for
+        the lines the one before did not take. Where whole lines repeat, each distinct line
+        is matched once."""
         opaque = (inner,) if inner else ()
         capture = self.RULE_CAPTURE.get(rule, ())
         dedup = rule in self.DEDUP_RULES or self._repetitive
-        mask, cols = self.fast(sub, rule, opaque, capture, self.absent, dedup=dedup)
-        if not self.absent or mask.all():
-            return mask, cols
-        rest = np.flatnonzero(~mask)
-        m2, c2 = self.fast(sub.take(pa.array(rest)), rule, opaque, capture, dedup=dedup)
-        if not m2.any():
-            return mask, cols
-        idx = np.concatenate([np.flatnonzero(mask), rest[m2]])
-        order = np.argsort(idx, kind="stable")
-        mask = mask.copy()
-        mask[rest[m2]] = True
-        return mask, Cols.merge(cols, c2, order)
+        steps = [lambda s: self.fast(s, rule, opaque, capture, dedup=dedup)]
+        if self.absent:
+            steps.insert(0, lambda s: self.fast(s, rule, opaque, capture, self.absent,
+                                                 dedup=dedup))
+        if self.SPLIT.get(rule) and self.absent:
+            steps.insert(0, lambda s: self.split_fast(s, rule, self.SPLIT[rule], opaque,
+                                                      capture, self.absent, self.present))
+        mask = cols = None
+        for step in steps:
+            if mask is None:
+                res = step(sub)
+                if res is not None:
+                    mask, cols = res
+                continue
+            if mask.all():
+                break
+            rest = np.flatnonzero(~mask)
+            m2, c2 = step(sub.take(pa.array(rest)))
+            if not m2.any():
+                continue
+            idx = np.concatenate([np.flatnonzero(mask), rest[m2]])
+            order = np.argsort(idx, kind="stable")
+            mask = mask.copy()
+            mask[rest[m2]] = True
+            cols = Cols.merge(cols, c2, order)
+        return mask, cols
 
     _repetitive = False
 

@@ -207,8 +207,10 @@ class TraceCmdReader(FtraceReader):
             else:
                 cols[k] = v.filter(keep)
 
-    def _specialize(self, lines):
-        return None          # trace-cmd prints no column legend
+    SPLIT: dict = {}         # trace-cmd prints no column legend to specialize on
+
+    def specialize(self, lines):
+        return None
 
     def process(self, chunk):
         self._tc_batch = None

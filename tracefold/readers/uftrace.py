@@ -69,7 +69,9 @@ class UftraceReader(FtraceReader):
     def hold(self, b: bytes) -> bool:
         return False
 
-    def _specialize(self, lines):
+    SPLIT: dict = {}
+
+    def specialize(self, lines):
         return None          # done from the column header in process()
 
     _COLUMN_SYMBOLS = {"DURATION": "duration", "TID": "tid_col", "ADDRESS": "ADDRESS",
