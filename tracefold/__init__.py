@@ -1,4 +1,7 @@
 """tracefold: offline trace-file analyzer and converter."""
+from . import _memory
+
+_memory.tune()
 from .api import callgraph, convert, diff, fs, info, iter_tables, read, read_arrow, report
 from .schema import SCHEMA, SCHEMA_VERSION
 

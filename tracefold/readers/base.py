@@ -424,6 +424,25 @@ def decimal_ns(int_part: pa.Array, frac: pa.Array, unit_exp):
     return (pa.array(value, pa.int64(), mask=nulls), pa.array(res, pa.int64(), mask=nulls))
 
 
+def decimal_text_ns(text: pa.Array, unit_exp):
+    """:func:`decimal_ns` of whole decimal texts ('12.345', '12', '12.'; '' → null): the
+    digits without their point read as one integer, scaled by the number of decimals."""
+    lens = pc.binary_length(text).to_numpy(zero_copy_only=False).astype(np.int64)
+    if len(lens) and lens.max() > 18:          # beyond int64: read the two parts apart
+        return decimal_ns(*split_decimal(text), unit_exp)
+    empty = pc.equal(text, "")
+    dot = pc.find_substring(text, ".").to_numpy(zero_copy_only=False).astype(np.int64)
+    flen = np.where(dot >= 0, lens - dot - 1, 0)
+    digits = pc.if_else(empty, "0", pc.replace_substring(text, ".", "", max_replacements=1))
+    v = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
+    keep = np.minimum(flen, unit_exp)
+    res = _POW10[np.clip(unit_exp - keep, 0, 18)]
+    # digits finer than 1 ns (never seen) are dropped, which keeps the math exact
+    value = v // _POW10[np.clip(flen - keep, 0, 18)] * res
+    nulls = empty.to_numpy(zero_copy_only=False)
+    return (pa.array(value, pa.int64(), mask=nulls), pa.array(res, pa.int64(), mask=nulls))
+
+
 def grouped_lists(n: int, owner: np.ndarray, values_list, reverse: bool):
     """List columns of ``n`` rows from items that each name their row (``owner``, ascending
     within a row in input order): one ListArray per array in ``values_list``; rows without

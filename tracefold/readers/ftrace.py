@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from ..schema import ENTRY, INSTANT, MARKER
 from . import graph as G
 from .base import Cols, Reader, decimal_ns, grouped_lists, make_table, nonempty, null_if_empty, \
-    np_of as _np, split_decimal as _split_dec, to_int
+    np_of as _np, decimal_text_ns, to_int
 from .fields import parse_fields, parse_syscall_args
 
 
@@ -453,7 +453,7 @@ class FtraceReader(Reader):
             b["comm"] = null_if_empty(pc.utf8_trim_whitespace(c["gcomm"]))
         else:
             b["comm"] = pa.nulls(n, pa.string())
-        dur_ns, dur_res = decimal_ns(*_split_dec(c["duration"]), 3)
+        dur_ns, dur_res = decimal_text_ns(c["duration"], 3)
         b["dur_ok"] = nonempty(c["duration"])
         b["dur"] = _np(dur_ns.fill_null(0)).astype(np.int64)
         b["dres"] = _np(dur_res.fill_null(0)).astype(np.int64)
@@ -483,7 +483,7 @@ class FtraceReader(Reader):
             b["name"], b["text"] = pa.array(name, pa.string()), pa.array(text, pa.string())
         has_abs = nonempty(c["abstime"])
         if has_abs.any():
-            G.set_seconds(b, has_abs, *_split_dec(c["abstime"]))
+            G.set_seconds(b, has_abs, c["abstime"])
         rel = nonempty(c["rel_us"])
         if rel.any():
             r = _np(to_int(c["rel_us"]).fill_null(0)).astype(np.int64) * 1000

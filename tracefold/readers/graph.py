@@ -37,10 +37,10 @@ def empty_batch(n=0):
     }
 
 
-def set_seconds(b, mask, int_part, frac):
+def set_seconds(b, mask, text):
     """Batch times from decimal seconds text (exact ns, resolution from the digits)."""
-    from .base import decimal_ns
-    ts, tres = decimal_ns(int_part, frac, 9)
+    from .base import decimal_text_ns
+    ts, tres = decimal_text_ns(text, 9)
     b["ts"] = ts.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     b["tres"] = tres.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     b["ts_ok"] = mask

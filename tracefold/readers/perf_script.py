@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import SAMPLE
-from .base import Reader, decimal_ns, grouped_lists, make_table, nonempty, null_if_empty, \
-    np_of as _np, split_decimal as _split_dec, to_int
+from .base import Reader, grouped_lists, make_table, nonempty, null_if_empty, \
+    np_of as _np, decimal_text_ns, to_int
 from .fields import parse_fields
 
 
@@ -194,7 +194,7 @@ class PerfScriptReader(Reader):
 
     def _header_columns(self, hl, c):
         n = len(hl)
-        ts, res = decimal_ns(*_split_dec(c["time"]), 9)
+        ts, res = decimal_text_ns(c["time"], 9)
         tid_txt = c["tid"]
         has_tid = nonempty(tid_txt)
         pid = to_int(c["pid"])

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from ..schema import ENTRY
 from . import graph as G
-from .base import decimal_ns, nonempty, np_of as _np, null_if_empty, split_decimal as _split_dec
+from .base import decimal_text_ns, nonempty, np_of as _np, null_if_empty
 from .ftrace import FtraceReader
 
 
@@ -153,7 +153,7 @@ class TraceCmdReader(FtraceReader):
         gentry, gleaf, gexit = (nonempty(q[k]) for k in ("graph_entry", "graph_leaf", "graph_exit"))
         kind = np.full(m, G.COMMENT, np.int8)
         kind[gentry], kind[gleaf], kind[gexit] = G.ENTRY, G.LEAF, G.EXIT
-        dur, dres = decimal_ns(*_split_dec(q["duration"]), 3)
+        dur, dres = decimal_text_ns(q["duration"], 3)
         b["dur"] = _np(dur.fill_null(0)).astype(np.int64)
         b["dres"] = _np(dres.fill_null(0)).astype(np.int64)
         b["dur_ok"] = nonempty(q["duration"]) & (kind != G.ENTRY)

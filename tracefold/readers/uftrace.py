@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import graph as G
-from .base import decimal_ns, nonempty, np_of as _np, null_if_empty, split_decimal as _split_dec, \
+from .base import decimal_text_ns, nonempty, np_of as _np, null_if_empty, \
     to_int
 from .ftrace import FtraceReader
 
@@ -174,12 +174,12 @@ class UftraceReader(FtraceReader):
         # durations in their printed unit, exactly: one pass with a unit exponent per row
         unit = pc.index_in(c["dur_unit"], value_set=pa.array(list(_UNIT_EXP)))
         exps = np.array(list(_UNIT_EXP.values()), np.int64)[_np(unit.fill_null(0))]
-        dur, dres = decimal_ns(*_split_dec(c["dur_val"]), exps)
+        dur, dres = decimal_text_ns(c["dur_val"], exps)
         dur, dres = _np(dur.fill_null(0)).astype(np.int64), _np(dres.fill_null(0)).astype(np.int64)
         b["dur"], b["dres"], b["dur_ok"] = dur, dres, nonempty(c["dur_val"])
         has_ts = nonempty(c["timestamp"])
         if has_ts.any():
-            G.set_seconds(b, has_ts, *_split_dec(c["timestamp"]))
+            G.set_seconds(b, has_ts, c["timestamp"])
         indent = _np(pc.utf8_length(c["indent"])).astype(np.int64)
         none_indent = _np(pc.utf8_length(c["none_indent"])).astype(np.int64)
         has_bar = nonempty(c["bar"])
