@@ -4,6 +4,7 @@ Documented column by column in docs/schema.md; bump SCHEMA_VERSION on any change
 """
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 SCHEMA_VERSION = "2"
@@ -75,6 +76,22 @@ def table_from_columns(cols: dict, n: int | None = None) -> pa.Table:
             else:
                 arrays.append(pa.array(v, f.type))
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def choose(index: np.ndarray, values: list, type=pa.string()) -> pa.Array:
+    """``values[index[i]]`` for each row, built without Python objects: a dictionary array of
+    the few ``values`` (kept as such for dictionary columns, decoded for string ones)."""
+    d = pa.DictionaryArray.from_arrays(pa.array(np.asarray(index, np.int8)),
+                                       pa.array(values, pa.string()))
+    return d if pa.types.is_dictionary(type) else d.cast(type)
+
+
+def repeat(value: str, n: int, type=pa.string()) -> pa.Array:
+    """``n`` copies of one string."""
+    return choose(np.zeros(n, np.int8), [value], type)
+
+
+FORMAT_T = pa.dictionary(pa.int8(), pa.string())      # format, kind and status columns
 
 
 def kind_is(t: pa.Table, kind: str):

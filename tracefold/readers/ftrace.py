@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import ENTRY, INSTANT, MARKER
+from ..schema import ENTRY, FORMAT_T, INSTANT, MARKER, repeat
 from . import graph as G
 from .base import Cols, Reader, decimal_ns, grouped_lists, make_table, nonempty, null_if_empty, \
     np_of as _np, decimal_text_ns, to_int
@@ -160,6 +160,8 @@ class FtraceReader(Reader):
                                      and sym != "duration_col")
                 if "DURATION" in ln:          # its "|" closes the column, even when blank
                     self.present += ("GBAR",)
+                if "TIME" in ln:              # "REL TIME" (latency format): "0 us"
+                    self.absent += ("ABSTIME",) if "REL TIME" in ln else ("REL_US",)
                 return
             if "TIMESTAMP" in ln and "TASK-PID" in ln:
                 self.absent = ("latency_columns",) + tuple(
@@ -218,11 +220,11 @@ class FtraceReader(Reader):
         tables = []
         n = len(rows["line"])
         if n:
-            rows["format"] = [self.format] * n
+            rows["format"] = repeat(self.format, n, FORMAT_T)
             tables.append(make_table(rows, n))
         for p in pieces:
             m = len(p["line"])
-            cols = {"format": pa.array(np.full(m, self.format, object))}
+            cols = {"format": repeat(self.format, m, FORMAT_T)}
             for k, v in p.items():
                 if isinstance(v, tuple):
                     cols[k] = pa.array(v[0], mask=~v[1])
@@ -291,7 +293,7 @@ class FtraceReader(Reader):
         tgid = to_int(pc.replace_substring_regex(c["tgid"], r"^-+$", "")) if "tgid" in c else None
         return {
             "line": pa.array(ln, pa.int64()),
-            "format": pa.array(np.full(n, self.format, object)),
+            "format": repeat(self.format, n, FORMAT_T),
             "ts_ns": ts, "ts_res_ns": res,
             "tid": to_int(c["pid"]), "pid": tgid,
             "comm": c["comm"], "cpu": pc.cast(to_int(c["cpu"]), pa.int32()),
@@ -388,8 +390,8 @@ class FtraceReader(Reader):
         fields, text, retval = cols["fields"], cols["text"], cols["retval"]
         fn = kinds == "function"
         if fn.all():
-            cols["kind"] = pa.array(np.full(n, ENTRY, object))
-            cols["event"] = pa.array(np.full(n, "function", object))
+            cols["kind"] = repeat(ENTRY, n, FORMAT_T)
+            cols["event"] = repeat("function", n)
             cols["name"] = p["symbol"]
             cols["caller"] = null_if_empty(p["parent_symbol"])
             return
@@ -514,7 +516,7 @@ class FtraceReader(Reader):
                                                        "fields", "text", "weight", "ts_ns",
                                                        "tid", "comm", "pid", "ts_res_ns", "flags",
                                                        "caller", "retval", "depth")}
-        cols["format"] = [self.format] * n
+        cols["format"] = repeat(self.format, n, FORMAT_T)
         return [make_table(cols, n)]
 
     def rare_line(self, line, rule, f, rows):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..schema import CALL, INSTANT, NO_ENTRY, UNCLOSED
+from ..schema import CALL, FORMAT_T, INSTANT, NO_ENTRY, UNCLOSED, choose
 
 # record kinds
 ENTRY, LEAF, EXIT, COMMENT = 0, 1, 2, 3
@@ -446,8 +446,8 @@ class GraphBuilder:
         self.pieces.append({
             "line": line[rows],
             "end_line": (np.where(e_closed[rows], line[x], 0), e_closed[rows]),
-            "kind": np.where(is_call, CALL, INSTANT).astype(object),
-            "event": np.where(is_call, self.event, "comment").astype(object),
+            "kind": choose(~is_call, [CALL, INSTANT], FORMAT_T),
+            "event": choose(~is_call, [self.event, "comment"]),
             "name": r_name,
             "ts_ns": (r_ts, r_ts_ok), "ts_res_ns": (r_tres, r_ts_ok),
             "dur_ns": (r_dur, d_ok), "dur_res_ns": (r_dres, d_ok),

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import SAMPLE
+from ..schema import FORMAT_T, SAMPLE, repeat
 from .base import Reader, grouped_lists, make_table, nonempty, null_if_empty, \
     np_of as _np, decimal_text_ns, to_int
 from .fields import parse_fields
@@ -188,8 +188,8 @@ class PerfScriptReader(Reader):
         if any(x is not None for x in payload):
             cols["fields"] = [parse_fields(event[i].split(":")[-1], payload[i]) if payload[i]
                               else None for i in range(n)]
-        cols["format"] = pa.array(np.full(n, self.format, object))
-        cols["kind"] = pa.array(np.full(n, SAMPLE, object))
+        cols["format"] = repeat(self.format, n, FORMAT_T)
+        cols["kind"] = repeat(SAMPLE, n, FORMAT_T)
         return make_table(cols, n)
 
     def _header_columns(self, hl, c):

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import ENTRY
+from ..schema import ENTRY, FORMAT_T, repeat
 from . import graph as G
 from .base import decimal_text_ns, nonempty, np_of as _np, null_if_empty
 from .ftrace import FtraceReader
@@ -99,8 +99,8 @@ class TraceCmdReader(FtraceReader):
         fn = kinds == "function"
         if n and fn.all():
             # the common case (function plugin output) stays vectorized
-            cols["kind"] = pa.array(np.full(n, ENTRY, object))
-            cols["event"] = pa.array(np.full(n, "function", object))
+            cols["kind"] = repeat(ENTRY, n, FORMAT_T)
+            cols["event"] = repeat("function", n)
             cols["name"] = p["tc_symbol"]
             cols["caller"] = null_if_empty(p["parent_symbol"])
             for k in ("fields", "text", "retval"):
