@@ -255,7 +255,9 @@ class LineGrammar:
         if isinstance(t, Tree):
             d = t.data
             if d == "expansions":
-                kids = [c for c in t.children if not self._uses_absent(c)]
+                # as in _tree_re: alternatives using an absent symbol are left out (the first
+                # stays when all do)
+                kids = [c for c in t.children if not self._uses_absent(c)] or t.children[:1]
                 if len(kids) != 1:
                     raise _NoSplit
                 return self._flat(kids[0], stack)
@@ -291,9 +293,9 @@ class LineGrammar:
             if d == "value":
                 return self._requires(t.children[0], absent)
             if d == "maybe":
-                return False
+                return self._requires(t.children[0], absent)
             if d == "expr":
-                return t.children[1] not in ("?", "*") and self._requires(t.children[0], absent)
+                return self._requires(t.children[0], absent)
             return False
         name = getattr(t, "name", None)
         return name is not None and (strip_ns(name) in absent or strip_ns(name).lower() in absent)
