@@ -151,7 +151,8 @@ def _split_cases():
 def test_split_path_and_regex_agree_on_the_corpus():
     """The split fast path (``LineGrammar.pieces``: a line cut at its separators, each piece
     matched with its own regex) takes only lines the rule's full regex takes, with the same
-    value for every field, on every line of every clean corpus file."""
+    value for every field, on every line of every clean corpus file (both specialized to what
+    the file's header says)."""
     need_shared()
     from tracefold.readers.base import Cols  # noqa: F401  (the reader API under test)
     taken = 0
@@ -168,7 +169,8 @@ def test_split_path_and_regex_agree_on_the_corpus():
             if res is None:
                 continue
             smask, scols = res
-            fmask, fcols = r.fast(lines, rule, opaque)
+            # the regex the reader used before: the rule's, specialized to the same header
+            fmask, fcols = r.fast(lines, rule, opaque, (), r.absent)
             assert not (smask & ~fmask).any(), (path, rule, lines[int((smask & ~fmask).argmax())])
             # the full regex's rows at the lines the split path took
             pos = pa.array((pc.cumulative_sum(pa.array(fmask.astype("int64"))).to_numpy()

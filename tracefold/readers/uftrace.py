@@ -69,30 +69,28 @@ class UftraceReader(FtraceReader):
     def hold(self, b: bytes) -> bool:
         return False
 
-    SPLIT: dict = {}
-
-    def specialize(self, lines):
-        return None          # done from the column header in process()
+    SPLIT = {"replay_line": ('"]"', "BAR")}
 
     _COLUMN_SYMBOLS = {"DURATION": "duration", "TID": "tid_col", "ADDRESS": "ADDRESS",
                        "TIMESTAMP": "TIMESTAMP", "TASK": "TASK", "MODULE": "MODULE"}
 
-    def process(self, chunk):
-        if self.columns is None and chunk.first_line == 1:
-            # the column header says which fields every line has: specialize the fast path
-            rx = re.compile(self.g.regex("column_header"))
-            for i in range(min(5, len(chunk.lines))):
-                m = rx.match(chunk.lines[i].as_py())
-                if m:
-                    names = m.group("column_names").split()
-                    self._order_columns(names)
-                    times = sum(1 for x in names if x in ("TIMEDELTA", "ELAPSED"))
-                    absent = [sym for col, sym in self._COLUMN_SYMBOLS.items() if col not in names]
-                    absent += ["time2", "time3"][times:] + ["NONE_INDENT", "BACKTRACE"]
-                    self.absent = tuple(absent)
-                    self._header_line = chunk.first_line + i
-                    break
-        return super().process(chunk)
+    def specialize(self, lines):
+        """The column header says which fields every line has: specialize the fast path."""
+        rx = re.compile(self.g.regex("column_header"))
+        for i in range(min(5, len(lines))):
+            m = rx.match(lines[i].as_py())
+            if m:
+                names = m.group("column_names").split()
+                self._order_columns(names)
+                times = sum(1 for x in names if x in ("TIMEDELTA", "ELAPSED"))
+                absent = [sym for col, sym in self._COLUMN_SYMBOLS.items() if col not in names]
+                absent += ["time2", "time3"][times:] + ["NONE_INDENT", "BACKTRACE"]
+                self.absent = tuple(absent)
+                # a blank DURATION (entries) is still a column; TID and TIMESTAMP never are
+                self.present = tuple(sym for col, sym in self._COLUMN_SYMBOLS.items()
+                                     if col in names and col in ("TID", "TIMESTAMP")) + ("BAR",)
+                self._header_line = 1 + i
+                break
 
     _header_line = None
 
