@@ -386,8 +386,13 @@ def np_of(arr) -> np.ndarray:
 
 def split_decimal(arr: pa.Array):
     """'12.345' → ('12', '345') arrays; '12' → ('12', ''); '' stays ''."""
-    parts = pc.split_pattern(pc.binary_join_element_wise(arr, ".", ""), ".", max_splits=1)
-    return pc.list_element(parts, 0), pc.replace_substring(pc.list_element(parts, 1), ".", "")
+    parts = pc.split_pattern(arr, ".", max_splits=1)
+    flat = parts.flatten()
+    off = np.asarray(parts.offsets)
+    two = (off[1:] - off[:-1]) == 2
+    first = flat.take(pa.array(off[:-1]))
+    second = flat.take(pa.array(np.where(two, off[:-1] + 1, off[:-1])))
+    return first, pc.if_else(pa.array(two), second, "")
 
 
 def to_int(arr: pa.Array) -> pa.Array:
@@ -411,7 +416,7 @@ def decimal_ns(int_part: pa.Array, frac: pa.Array, unit_exp):
     ``unit_exp`` is one int or a numpy array with one exponent per row.
 
     Returns (value_ns, resolution_ns) as int64 arrays; '' int_part → null."""
-    ip = to_int(int_part).to_numpy(zero_copy_only=False)
+    ip = to_int(int_part).fill_null(0).to_numpy(zero_copy_only=False)   # (nulls: float64)
     flen = pc.utf8_length(frac).to_numpy(zero_copy_only=False).astype(np.int64)
     fval = to_int(frac).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     keep = np.minimum(flen, unit_exp)
