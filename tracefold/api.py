@@ -7,7 +7,6 @@ from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import readers
 from .schema import SCHEMA
@@ -78,7 +77,9 @@ class _InputOrder:
         self.pending = None
         if t is None:
             return None
-        t = t.take(pc.sort_indices(t.column("line")))
+        line = t.column("line").to_numpy()
+        if len(line) > 1 and (line[1:] < line[:-1]).any():
+            t = t.take(pa.array(np.argsort(line, kind="stable")))
         if open_min is None or t.num_rows > self.MAX_PENDING:
             return t
         n = int(np.searchsorted(t.column("line").to_numpy(), open_min, side="left"))

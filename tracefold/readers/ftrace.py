@@ -74,14 +74,6 @@ class FtraceReader(Reader):
             sub = lines if len(left) == n else lines.take(pa.array(left))
             inner = self.INNER.get(rule)
             mask, cols = self._match(sub, rule, inner)
-            if inner and mask.any():
-                # second stage: the opaque sub-rule on the captured text
-                imask, icols = self.fast(cols[inner], inner, (), self.CAPTURE, dedup=True)
-                if not imask.all():
-                    keep = pa.array(imask)
-                    cols = cols.filter(keep)
-                    mask[np.flatnonzero(mask)[~imask]] = False
-                cols.update(icols)
             if mask.any():
                 matched[rule] = (left[mask], cols)
                 self.hits[rule] += int(mask.sum())
@@ -189,12 +181,12 @@ class FtraceReader(Reader):
             if mask is None:
                 res = step(sub)
                 if res is not None:
-                    mask, cols = res
+                    mask, cols = self._inner(*res, inner)
                 continue
             if mask.all():
                 break
             rest = np.flatnonzero(~mask)
-            m2, c2 = step(sub.take(pa.array(rest)))
+            m2, c2 = self._inner(*step(sub.take(pa.array(rest))), inner)
             if not m2.any():
                 continue
             idx = np.concatenate([np.flatnonzero(mask), rest[m2]])
@@ -202,6 +194,19 @@ class FtraceReader(Reader):
             mask = mask.copy()
             mask[rest[m2]] = True
             cols = Cols.merge(cols, c2, order)
+        return mask, cols
+
+    def _inner(self, mask, cols, inner):
+        """Second stage: the opaque sub-rule matched on its captured text (each distinct text
+        once); lines whose text it does not take are no match."""
+        if not inner or not mask.any():
+            return mask, cols
+        imask, icols = self.fast(cols[inner], inner, (), self.CAPTURE, dedup=True)
+        if not imask.all():
+            cols = cols.filter(pa.array(imask))
+            mask = mask.copy()
+            mask[np.flatnonzero(mask)[~imask]] = False
+        cols.update(icols)
         return mask, cols
 
     _repetitive = False
