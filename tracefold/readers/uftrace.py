@@ -18,7 +18,7 @@ from .base import decimal_text_ns, nonempty, np_of as _np, null_if_empty, \
 from .ftrace import FtraceReader
 
 _UNIT_EXP = {"ns": 0, "us": 3, "ms": 6, "s": 9}
-_LOST = re.compile(r"^LOST (\d+) records")
+_LOST = re.compile(r"^LOST (?P<count>\d+) records")
 
 
 class UftraceReader(FtraceReader):
@@ -196,17 +196,15 @@ class UftraceReader(FtraceReader):
         com = kind == G.COMMENT
         text = pa.nulls(n, pa.string())
         if com.any():
-            ev = _np(c["event"])
-            name = np.array(name.to_pylist(), object)
-            text_np = np.full(n, None, object)
-            for i in np.flatnonzero(com).tolist():
-                text_np[i] = name[i] = ev[i]
-                m = _LOST.match(ev[i])
-                if m:
-                    self.stats.lost_events += int(m.group(1))
-                    name[i] = "lost_events"
-            name = pa.array(name, pa.string())
-            text = pa.array(text_np, pa.string())
+            # event comments are named by their text; "LOST n records" ones are lost_events
+            is_com = pa.array(com)
+            ev = pc.if_else(is_com, c["event"], None)
+            lost = pc.extract_regex(ev, _LOST.pattern)
+            lost_n = pc.struct_field(lost, 0)
+            if lost_n.null_count < n:
+                self.stats.lost_events += int(pc.sum(pc.cast(lost_n, pa.int64())).as_py())
+            name = pc.if_else(is_com, pc.if_else(lost.is_valid(), "lost_events", ev), name)
+            text = ev
         b["name"], b["text"] = name, text
         return b
 
