@@ -160,7 +160,9 @@ class PerfScriptReader(Reader):
             owners.append(owner[ok])
             # a sample's last callchain line
             last = np.full(n, -1, np.int64)
-            np.maximum.at(last, owner[ok], line_nos[fidx][ok])
+            own, fl = owner[ok], line_nos[fidx][ok]       # both ascending
+            ends = np.flatnonzero(np.diff(own, append=np.int64(n))) if len(own) else own
+            last[own[ends]] = fl[ends]
             end_line = pa.array(last, pa.int64(), mask=last < 0)
             addr.append(f["addr"].filter(sel))
             sym.append(f["sym"].filter(sel))
@@ -183,9 +185,9 @@ class PerfScriptReader(Reader):
             (cols["stack"], cols["stack_addr"], cols["stack_dso"]), offsets, counts = \
                 grouped_lists(n, owner, (sym, addr, dso), reverse=True)
             cols["name"] = _leaf(cols["stack"], offsets, counts)
-        payload = _np(cols["text"])
-        event = _np(cols["event"])
-        if any(x is not None for x in payload):
+        if cols["text"].null_count < n:
+            payload = _np(cols["text"])
+            event = _np(cols["event"])
             cols["fields"] = [parse_fields(event[i].split(":")[-1], payload[i]) if payload[i]
                               else None for i in range(n)]
         cols["format"] = repeat(self.format, n, FORMAT_T)
