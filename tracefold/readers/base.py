@@ -79,23 +79,31 @@ class Stats:
 class Cols(dict):
     """Field name -> string array; a field the rule does not have reads as all ''.
 
-    ``filter`` is lazy: a column of the filtered Cols is computed when first read, so the
-    dozens of fields of a grammar rule cost nothing unless the reader uses them."""
+    Columns can be lazy: taken from another Cols' column through a boolean mask (``filter``)
+    or row indices (the distinct texts a dedup match ran on) when first read, so the dozens
+    of fields of a grammar rule cost nothing unless the reader uses them. ``update`` keeps
+    the other Cols' lazy columns lazy."""
 
     def __init__(self, n, src=None, keep=None):
         super().__init__()
         self.n = n
-        self._src, self._keep = src, keep
-
-    def _pending(self, key):
-        return self._src is not None and key not in self.keys() and self._src.has(key)
+        self._lazy = {}                       # name -> (source Cols, mask or indices)
+        if src is not None:
+            for k in src.names():
+                self._lazy[k] = (src, keep)
 
     def has(self, key):
-        return key in self.keys() or self._pending(key)
+        return key in self.keys() or key in self._lazy
+
+    def __setitem__(self, key, value):
+        self._lazy.pop(key, None)
+        super().__setitem__(key, value)
 
     def __missing__(self, key):
-        if self._pending(key):
-            v = self._src[key].filter(self._keep)
+        if key in self._lazy:
+            src, keep = self._lazy.pop(key)
+            v = src[key]
+            v = v.filter(keep) if keep.type == pa.bool_() else v.take(keep)
             self[key] = v
             return v
         return pa.array([""] * self.n, pa.string())
@@ -107,15 +115,22 @@ class Cols(dict):
         return self.has(key)
 
     def names(self):
-        out = set(self.keys())
-        if self._src is not None:
-            out |= self._src.names()
-        return out
+        return set(self.keys()) | set(self._lazy)
+
+    def update(self, other):
+        if isinstance(other, Cols):
+            for k, v in other.items():
+                self[k] = v
+            for k, lazy in other._lazy.items():
+                super().pop(k, None)
+                self._lazy[k] = lazy
+        else:
+            for k, v in dict(other).items():
+                self[k] = v
 
     def materialize(self):
-        for k in self.names():
+        for k in list(self._lazy):
             self[k]
-        self._src = None
         return self
 
     @staticmethod
@@ -195,24 +210,19 @@ class Reader:
         if len(lines) == 0:
             return np.zeros(0, bool), Cols(0)
         if dedup:
-            # texts that repeat (function bodies, payloads): match each distinct one once
+            # texts that repeat (function bodies, payloads, callchain frames): match each
+            # distinct one once; a field is copied out to the lines only when it is read
             enc = lines.dictionary_encode()
-            st = extract(enc.dictionary, rx).take(enc.indices)
-        else:
-            st = extract(lines, rx)
+            st = extract(enc.dictionary, rx)
+            dvalid = np.asarray(st.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
+            mask = dvalid[idx]
+            distinct = _struct_cols(st)
+            return mask, Cols(int(mask.sum()), src=distinct, keep=pa.array(idx[mask]))
+        st = extract(lines, rx)
         valid = st.is_valid()
         mask = np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
-        st = st.filter(valid)
-        cols = Cols(len(st))
-        for i, f in enumerate(st.type):
-            arr = st.field(i)
-            name = canonical(f.name)
-            if name in cols:
-                prev = cols[name]
-                cols[name] = pc.if_else(pc.equal(prev, ""), arr, prev)
-            else:
-                cols[name] = arr
-        return mask, cols
+        return mask, _struct_cols(st.filter(valid))
 
     def split_fast(self, lines: pa.Array, rule: str, seps: tuple, opaque: tuple = (),
                    capture: tuple = (), absent: tuple = (), present: tuple = ()):
@@ -355,6 +365,21 @@ def _line_shapes(g):
     """[(rule, priority, compiled regex)] of every line shape, highest priority first."""
     shapes = [(r, g.priority(r), re.compile(g.regex(r))) for r in g.alternatives()]
     return sorted(shapes, key=lambda s: -s[1])
+
+
+def _struct_cols(st: pa.StructArray) -> Cols:
+    """extract_regex's struct as Cols: one column per canonical field name (a name that
+    occurs several times in the regex, ``pid`` / ``pid__2``, takes the first non-empty)."""
+    cols = Cols(len(st))
+    for i, f in enumerate(st.type):
+        arr = st.field(i)
+        name = canonical(f.name)
+        if name in cols:
+            prev = cols[name]
+            cols[name] = pc.if_else(pc.equal(prev, ""), arr, prev)
+        else:
+            cols[name] = arr
+    return cols
 
 
 THREADS = int(os.environ.get("TRACEFOLD_THREADS", 0)) or max(1, min(4, os.cpu_count() or 1))

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import FORMAT_T, SAMPLE, repeat
-from .base import Reader, grouped_lists, make_table, nonempty, null_if_empty, \
+from .base import Cols, Reader, grouped_lists, make_table, nonempty, null_if_empty, \
     np_of as _np, decimal_text_ns, to_int
 from .fields import parse_fields
 
@@ -82,17 +82,7 @@ class PerfScriptReader(Reader):
                 break
             sub = lines if len(left) == n else lines.take(pa.array(left))
             if rule == "sample_header":
-                # most lines are callchain frames that repeat verbatim: the distinct lines are
-                # the (unique) headers plus few frames
-                mask, cols = self.fast(sub, rule, dedup=True)
-                if mask.any():
-                    # second stage: what follows the event name
-                    imask, icols = self.fast(pc.utf8_rtrim(cols["trailer"], "\r"), "trailer",
-                                             dedup=True)
-                    cols.update(icols)
-                    if not imask.all():
-                        cols = cols.filter(pa.array(imask))
-                        mask[np.flatnonzero(mask)[~imask]] = False
+                mask, cols = self._headers(sub)
             else:
                 # callchain lines repeat verbatim across samples: match each distinct one once
                 mask, cols = self.fast(sub, rule, dedup=True)
@@ -119,6 +109,43 @@ class PerfScriptReader(Reader):
                 st.skip("header/comment")
                 self._header(res[1].get("hash_text", ""))
         return self._samples(matched, line_nos)
+
+    def _headers(self, sub):
+        """Sample header lines: the head (comm, pid/tid, cpu, time) with its tail captured as
+        text; the tail (period, event, trailer) matched once per distinct text, the trailer
+        then the same way. Most lines are callchain frames that repeat verbatim, so the head
+        regex runs on distinct lines (the unique headers plus few frames). Lines whose head
+        and tail did not fit (a comm that looks like "name 12 word:") get the whole rule."""
+        head, cols = self.fast(sub, "sample_header", ("sample_tail",), dedup=True)
+        mask, cols = self._stage(head, cols, "sample_tail", "sample_tail")
+        mask, cols = self._stage(mask, cols, "trailer", "trailer")
+        rest = np.flatnonzero(head & ~mask)
+        if not len(rest):
+            return mask, cols
+        m2, c2 = self.fast(sub.take(pa.array(rest)), "sample_header", capture=("sample_tail",))
+        m2, c2 = self._stage(m2, c2, "trailer", "trailer")
+        if not m2.any():
+            return mask, cols
+        idx = np.concatenate([np.flatnonzero(mask), rest[m2]])
+        mask = mask.copy()
+        mask[rest[m2]] = True
+        return mask, Cols.merge(cols, c2, np.argsort(idx, kind="stable"))
+
+    def _stage(self, mask, cols, field, rule):
+        """Match ``rule`` on the captured ``field`` text of the matched lines (each distinct
+        text once); lines it does not take are no match."""
+        if not mask.any():
+            return mask, cols
+        text = cols[field]
+        if field == "trailer":
+            text = pc.utf8_rtrim(text, "\r")
+        imask, icols = self.fast(text, rule, dedup=True)
+        if not imask.all():
+            cols = cols.filter(pa.array(imask))
+            mask = mask.copy()
+            mask[np.flatnonzero(mask)[~imask]] = False
+        cols.update(icols)
+        return mask, cols
 
     _HDR = re.compile(r"^# (cmdline|event|captured on|hostname|os release|perf version|arch"
                       r"|nrcpus online|total memory|sample duration)\s*:\s*(.*)$")
