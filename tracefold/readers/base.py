@@ -106,7 +106,18 @@ class Cols(dict):
             v = v.filter(keep) if keep.type == pa.bool_() else v.take(keep)
             self[key] = v
             return v
-        return pa.array([""] * self.n, pa.string())
+        return empty_strings(self.n)
+
+    def nonempty(self, key) -> np.ndarray:
+        """``key`` != '' as a numpy bool array; for a lazy column, computed on its source's
+        (distinct) texts and gathered, without copying the texts out."""
+        if key in self.keys():
+            return nonempty(self[key])
+        if key in self._lazy:
+            src, keep = self._lazy[key]
+            k = np.asarray(keep.to_numpy(zero_copy_only=False))
+            return src.nonempty(key)[k]
+        return np.zeros(self.n, bool)
 
     def get(self, key, default=None):
         return self[key] if self.has(key) else default
@@ -404,6 +415,12 @@ def _evens(n: int, start: int = 0) -> pa.Array:
     return pa.array(np.arange(start, 2 * n, 2, dtype=np.int64))
 
 
+def empty_strings(n: int) -> pa.Array:
+    """``n`` empty strings (a column for a field the rule did not have)."""
+    return pa.StringArray.from_buffers(n, pa.py_buffer(np.zeros(n + 1, np.int32)),
+                                       pa.py_buffer(b""))
+
+
 def np_of(arr) -> np.ndarray:
     """An Arrow array as numpy (strings become Python objects: use for the few rows only)."""
     return arr.to_numpy(zero_copy_only=False)
@@ -458,17 +475,27 @@ def decimal_text_ns(text: pa.Array, unit_exp):
     """:func:`decimal_ns` of whole decimal texts ('12.345', '12', '12.'; '' → null): the
     digits without their point read as one integer, scaled by the number of decimals."""
     lens = pc.binary_length(text).to_numpy(zero_copy_only=False).astype(np.int64)
-    if len(lens) and lens.max() > 18:          # beyond int64: read the two parts apart
-        return decimal_ns(*split_decimal(text), unit_exp)
     empty = pc.equal(text, "")
     dot = pc.find_substring(text, ".").to_numpy(zero_copy_only=False).astype(np.int64)
     flen = np.where(dot >= 0, lens - dot - 1, 0)
-    digits = pc.if_else(empty, "0", pc.replace_substring(text, ".", "", max_replacements=1))
-    v = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
     keep = np.minimum(flen, unit_exp)
     res = _POW10[np.clip(unit_exp - keep, 0, 18)]
-    # digits finer than 1 ns (never seen) are dropped, which keeps the math exact
-    value = v // _POW10[np.clip(flen - keep, 0, 18)] * res
+    digits = pc.if_else(empty, "0", pc.replace_substring(text, ".", "", max_replacements=1))
+    if len(lens) and lens.max() > 18:
+        # more digits than an int64 holds (seconds since 1970 with ns): the last 9 digits
+        # and the ones before them apart
+        if (flen > unit_exp).any() or lens.max() > 27:
+            return decimal_ns(*split_decimal(text), unit_exp)
+        head = pc.utf8_slice_codeunits(digits, 0, -9)
+        head = pc.cast(pc.if_else(pc.equal(head, ""), "0", head), pa.int64())
+        tail = pc.cast(pc.utf8_slice_codeunits(digits, -9), pa.int64())
+        tlen = np.minimum(lens - (dot >= 0), 9)
+        value = head.to_numpy(zero_copy_only=False) * _POW10[tlen + unit_exp - keep] \
+            + tail.to_numpy(zero_copy_only=False) * res
+    else:
+        v = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
+        # digits finer than 1 ns (never seen) are dropped, which keeps the math exact
+        value = v // _POW10[np.clip(flen - keep, 0, 18)] * res
     nulls = empty.to_numpy(zero_copy_only=False)
     return (pa.array(value, pa.int64(), mask=nulls), pa.array(res, pa.int64(), mask=nulls))
 

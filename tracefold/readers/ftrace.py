@@ -312,7 +312,7 @@ class FtraceReader(Reader):
         p = c
         kinds = self.classify(p)
         out = []
-        is_marker = nonempty(p["stack_marker"])
+        is_marker = p.nonempty("stack_marker")
         st.event_lines += len(ln)
         n0 = len(ln)
         target = np.arange(n0)
@@ -371,13 +371,13 @@ class FtraceReader(Reader):
     def classify(self, p):
         n = len(p["symbol"])
         kinds = np.full(n, "tracepoint", dtype=object)
-        kinds[nonempty(p["symbol"])] = "function"
-        kinds[nonempty(p["stack_marker"])] = "stack_marker"
-        sysc = nonempty(p["syscall"])
-        ret = nonempty(p["syscall_ret"])
+        kinds[p.nonempty("symbol")] = "function"
+        kinds[p.nonempty("stack_marker")] = "stack_marker"
+        sysc = p.nonempty("syscall")
+        ret = p.nonempty("syscall_ret")
         kinds[sysc & ~ret] = "sys_enter"
         kinds[sysc & ret] = "sys_exit"
-        kinds[nonempty(p["sl_op"])] = "sched_latency"
+        kinds[p.nonempty("sl_op")] = "sched_latency"
         return kinds
 
     def fill_payload(self, cols, p, kinds, n):
@@ -455,22 +455,22 @@ class FtraceReader(Reader):
         b = G.empty_batch(n)
         b["line"] = np.asarray(ln, np.int64)
         b["cpu"] = _np(to_int(c["gcpu"])).astype(np.int64)
-        if nonempty(c["gpid"]).any():
+        if c.nonempty("gpid").any():
             b["tid"] = _np(to_int(c["gpid"]).fill_null(-1)).astype(np.int64)
             b["comm"] = null_if_empty(pc.utf8_trim_whitespace(c["gcomm"]))
         else:
             b["comm"] = pa.nulls(n, pa.string())
         dur_ns, dur_res = decimal_text_ns(c["duration"], 3)
-        b["dur_ok"] = nonempty(c["duration"])
+        b["dur_ok"] = c.nonempty("duration")
         b["dur"] = _np(dur_ns.fill_null(0)).astype(np.int64)
         b["dres"] = _np(dur_res.fill_null(0)).astype(np.int64)
         indent = _np(pc.utf8_length(c["indent"])).astype(np.int64)
         # "|  f()" puts 2 spaces before depth 0; without the "|" column (" 1) f()") it is 1
-        base = np.where(nonempty(c["gbar"]), 2, 1)
+        base = np.where(c.nonempty("gbar"), 2, 1)
         b["depth"] = np.maximum(0, (indent - base) // 2)
         b["flags"] = null_if_empty(c["gflags"])
-        entry, leaf, exit_ = nonempty(c["graph_entry"]), nonempty(c["graph_leaf"]), \
-            nonempty(c["graph_exit"])
+        entry, leaf, exit_ = c.nonempty("graph_entry"), c.nonempty("graph_leaf"), \
+            c.nonempty("graph_exit")
         kind = np.full(n, G.COMMENT, np.int8)
         kind[entry], kind[leaf], kind[exit_] = G.ENTRY, G.LEAF, G.EXIT
         b["kind"] = kind
@@ -488,10 +488,10 @@ class FtraceReader(Reader):
                 text[i] = t
                 name[i] = t.split(":", 1)[0] if re.match(r"^[\w:]+: ", t) else "comment"
             b["name"], b["text"] = pa.array(name, pa.string()), pa.array(text, pa.string())
-        has_abs = nonempty(c["abstime"])
+        has_abs = c.nonempty("abstime")
         if has_abs.any():
             G.set_seconds(b, has_abs, c["abstime"])
-        rel = nonempty(c["rel_us"])
+        rel = c.nonempty("rel_us")
         if rel.any():
             r = _np(to_int(c["rel_us"]).fill_null(0)).astype(np.int64) * 1000
             b["ts"] = np.where(rel, r, b["ts"])

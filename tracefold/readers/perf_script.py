@@ -195,7 +195,7 @@ class PerfScriptReader(Reader):
             sym.append(f["sym"].filter(sel))
             dso.append(null_if_empty(f["dso"]).filter(sel))
         # the sample's own ip/sym/dso printed on the header line (no -g)
-        has_inline = nonempty(c["isym"])
+        has_inline = c.nonempty("isym")
         if has_inline.any():
             sel = pa.array(has_inline)
             owners.append(np.flatnonzero(has_inline))

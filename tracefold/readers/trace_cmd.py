@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from ..schema import ENTRY, FORMAT_T, repeat
 from . import graph as G
-from .base import decimal_text_ns, nonempty, np_of as _np, null_if_empty
+from .base import decimal_text_ns, np_of as _np, null_if_empty
 from .ftrace import FtraceReader
 
 
@@ -73,9 +73,9 @@ class TraceCmdReader(FtraceReader):
 
     def classify(self, p):
         kinds = super().classify(p)
-        kinds[nonempty(p["tc_symbol"])] = "function"
-        kinds[nonempty(p["graph_event"])] = "funcgraph"
-        kinds[nonempty(p["tc_stack_marker"])] = "stack_marker"
+        kinds[p.nonempty("tc_symbol")] = "function"
+        kinds[p.nonempty("graph_event")] = "funcgraph"
+        kinds[p.nonempty("tc_stack_marker")] = "stack_marker"
         ev = _np(p["event_name"])
         raw = (ev == "funcgraph_entry") | (ev == "funcgraph_exit")
         kinds[raw] = "funcgraph_raw"
@@ -150,13 +150,13 @@ class TraceCmdReader(FtraceReader):
             pa.nulls(m, pa.string())
         pretty = kinds[graph] == "funcgraph"
         # pretty: "funcgraph_entry: 2.599 us | f();"  /  "funcgraph_exit: + 27.469 us | }"
-        gentry, gleaf, gexit = (nonempty(q[k]) for k in ("graph_entry", "graph_leaf", "graph_exit"))
+        gentry, gleaf, gexit = (q.nonempty(k) for k in ("graph_entry", "graph_leaf", "graph_exit"))
         kind = np.full(m, G.COMMENT, np.int8)
         kind[gentry], kind[gleaf], kind[gexit] = G.ENTRY, G.LEAF, G.EXIT
         dur, dres = decimal_text_ns(q["duration"], 3)
         b["dur"] = _np(dur.fill_null(0)).astype(np.int64)
         b["dres"] = _np(dres.fill_null(0)).astype(np.int64)
-        b["dur_ok"] = nonempty(q["duration"]) & (kind != G.ENTRY)
+        b["dur_ok"] = q.nonempty("duration") & (kind != G.ENTRY)
         indent = _np(pc.utf8_length(q["indent"])).astype(np.int64)
         b["depth"] = np.maximum(0, (indent - 2) // 2)
         ex = pa.array(gexit)

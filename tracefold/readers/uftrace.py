@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import graph as G
-from .base import decimal_text_ns, nonempty, np_of as _np, null_if_empty, \
+from .base import decimal_text_ns, np_of as _np, null_if_empty, \
     to_int
 from .ftrace import FtraceReader
 
@@ -145,11 +145,11 @@ class UftraceReader(FtraceReader):
         b = G.new_batch(line_nos[idx], c["flat_tid"])
         b["ts"] = _np(to_int(c["flat_time"]).fill_null(0)).astype(np.int64)
         b["tres"] = np.ones(n, np.int64)
-        b["ts_ok"] = nonempty(c["flat_time"])
+        b["ts_ok"] = c.nonempty("flat_time")
         b["depth"] = _np(to_int(c["flat_depth"]).fill_null(0)).astype(np.int64)
-        exit_ = nonempty(c["flat_exit"])
+        exit_ = c.nonempty("flat_exit")
         kind = np.full(n, G.COMMENT, np.int8)
-        kind[nonempty(c["flat_entry"])] = G.ENTRY
+        kind[c.nonempty("flat_entry")] = G.ENTRY
         kind[exit_] = G.EXIT
         b["kind"] = kind
         b["dur"] = _np(to_int(c["flat_dur"]).fill_null(0)).astype(np.int64)
@@ -174,16 +174,16 @@ class UftraceReader(FtraceReader):
         exps = np.array(list(_UNIT_EXP.values()), np.int64)[_np(unit.fill_null(0))]
         dur, dres = decimal_text_ns(c["dur_val"], exps)
         dur, dres = _np(dur.fill_null(0)).astype(np.int64), _np(dres.fill_null(0)).astype(np.int64)
-        b["dur"], b["dres"], b["dur_ok"] = dur, dres, nonempty(c["dur_val"])
-        has_ts = nonempty(c["timestamp"])
+        b["dur"], b["dres"], b["dur_ok"] = dur, dres, c.nonempty("dur_val")
+        has_ts = c.nonempty("timestamp")
         if has_ts.any():
             G.set_seconds(b, has_ts, c["timestamp"])
         indent = _np(pc.utf8_length(c["indent"])).astype(np.int64)
         none_indent = _np(pc.utf8_length(c["none_indent"])).astype(np.int64)
-        has_bar = nonempty(c["bar"])
+        has_bar = c.nonempty("bar")
         # "| main() {": one space before depth 0; -f none: no space
         b["depth"] = np.where(has_bar, np.maximum(0, (indent - 1) // 2), none_indent // 2)
-        entry, leaf, exit_ = (nonempty(c[k]) for k in ("call_entry", "call_leaf", "call_exit"))
+        entry, leaf, exit_ = (c.nonempty(k) for k in ("call_entry", "call_leaf", "call_exit"))
         kind = np.full(n, G.COMMENT, np.int8)
         kind[entry], kind[leaf], kind[exit_] = G.ENTRY, G.LEAF, G.EXIT
         b["kind"] = kind
