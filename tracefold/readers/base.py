@@ -473,29 +473,31 @@ def decimal_ns(int_part: pa.Array, frac: pa.Array, unit_exp):
 
 def decimal_text_ns(text: pa.Array, unit_exp):
     """:func:`decimal_ns` of whole decimal texts ('12.345', '12', '12.'; '' → null): the
-    digits without their point read as one integer, scaled by the number of decimals."""
+    digits without their point read as one integer, scaled by the number of decimals; longer
+    texts (seconds since 1970 with ns) through Arrow's exact string → decimal cast."""
     lens = pc.binary_length(text).to_numpy(zero_copy_only=False).astype(np.int64)
     empty = pc.equal(text, "")
     dot = pc.find_substring(text, ".").to_numpy(zero_copy_only=False).astype(np.int64)
     flen = np.where(dot >= 0, lens - dot - 1, 0)
     keep = np.minimum(flen, unit_exp)
     res = _POW10[np.clip(unit_exp - keep, 0, 18)]
-    digits = pc.if_else(empty, "0", pc.replace_substring(text, ".", "", max_replacements=1))
-    if len(lens) and lens.max() > 18:
-        # more digits than an int64 holds (seconds since 1970 with ns): the last 9 digits
-        # and the ones before them apart
-        if (flen > unit_exp).any() or lens.max() > 27:
-            return decimal_ns(*split_decimal(text), unit_exp)
-        head = pc.utf8_slice_codeunits(digits, 0, -9)
-        head = pc.cast(pc.if_else(pc.equal(head, ""), "0", head), pa.int64())
-        tail = pc.cast(pc.utf8_slice_codeunits(digits, -9), pa.int64())
-        tlen = np.minimum(lens - (dot >= 0), 9)
-        value = head.to_numpy(zero_copy_only=False) * _POW10[tlen + unit_exp - keep] \
-            + tail.to_numpy(zero_copy_only=False) * res
-    else:
+    if not len(lens) or lens.max() <= 18:
+        # the digits without their point fit an int64
+        digits = pc.if_else(empty, "0", pc.replace_substring(text, ".", "", max_replacements=1))
         v = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
-        # digits finer than 1 ns (never seen) are dropped, which keeps the math exact
         value = v // _POW10[np.clip(flen - keep, 0, 18)] * res
+        nulls = empty.to_numpy(zero_copy_only=False)
+        return (pa.array(value, pa.int64(), mask=nulls), pa.array(res, pa.int64(), mask=nulls))
+    try:
+        d = pc.cast(pc.if_else(empty, "0", text), pa.decimal128(38, 9))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):   # finer than 1e-9 unit
+        return decimal_ns(*split_decimal(text), unit_exp)
+    words = np.frombuffer(d.buffers()[1], np.int64)[2 * d.offset: 2 * (d.offset + len(d))]
+    scaled, high = words[0::2], words[1::2]               # the 128-bit unscaled values
+    if (high != 0).any() or (scaled < 0).any() or np.any(np.asarray(unit_exp) > 9):
+        return decimal_ns(*split_decimal(text), unit_exp)
+    # digits finer than 1 ns are dropped (never seen), which keeps the math exact
+    value = scaled // _POW10[9 - np.asarray(unit_exp)]
     nulls = empty.to_numpy(zero_copy_only=False)
     return (pa.array(value, pa.int64(), mask=nulls), pa.array(res, pa.int64(), mask=nulls))
 
