@@ -180,3 +180,19 @@ def test_split_path_and_regex_agree_on_the_corpus():
                 assert a.equals(b), (path, rule, k, a.to_pylist()[:3], b.to_pylist()[:3])
             taken += int(smask.sum())
     assert taken > 15000
+
+
+def test_lines_no_shape_regex_matches_are_lines_lark_rejects():
+    """Reader.rare() skips Lark when no line shape's regex matches (their union is the
+    grammar's language): on real lines, every line Lark parses has a matching shape regex."""
+    need_shared()
+    parsed = 0
+    for fmt, path, no, text in corpus_lines(limit_per_file=25, limit_per_format=400):
+        r = READERS[fmt]()
+        try:
+            r.g.parse(text)
+        except Exception:
+            continue
+        assert r.some_shape(text), (path, no, text)
+        parsed += 1
+    assert parsed > 600

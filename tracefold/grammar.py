@@ -99,14 +99,18 @@ class LineGrammar:
         _collect(top, line, fields)
         return strip_ns(str(top.data)), fields
 
-    def explain(self, line: str) -> str:
-        """Short human reason why no rule of the grammar accepts ``line``."""
+    def explain(self, line: str, error: Exception | None = None) -> str:
+        """Short human reason why no rule of the grammar accepts ``line`` (from the ``error``
+        a parse of it raised, when the caller has it)."""
         try:
+            if error is not None:
+                raise error
             self.parse(line)
             return "accepted by the grammar but not by the reader"
         except UnexpectedInput as e:  # pragma: no branch
             col = getattr(e, "column", None)
-            return f"no rule matches at column {col}" if col is not None else "no rule matches"
+            return f"no rule matches at column {col}" if col is not None and col > 0 \
+                else "no rule matches the whole line"
         except LarkError as e:
             return f"no rule matches ({type(e).__name__})"
 

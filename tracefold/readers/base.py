@@ -179,6 +179,7 @@ class Reader:
         self.g = load(self.grammar)
         self._rare_cache: dict[str, tuple | None] = {}
         self._piece_repeats: dict = {}
+        self._rare_errors: dict = {}
 
     # ------------------------------------------------------------------ detection
     @classmethod
@@ -317,13 +318,21 @@ class Reader:
             return None
         res = self.quick(text)
         try:
-            if res is None:
+            if res is None and self.some_shape(text):
                 res = self.g.parse(text)
-        except Exception:
+        except Exception as e:
             res = None
+            if len(self._rare_errors) < MAX_REPORTED_UNRECOGNIZED:
+                self._rare_errors[text] = e       # explains it, without a second parse
         if len(self._rare_cache) < 10000:
             self._rare_cache[text] = res
         return res
+
+    def some_shape(self, text: str) -> bool:
+        """Whether the regex of some line shape (alternative of ``line``) matches: their union
+        is the grammar's language, so when none does Lark cannot parse the line either and is
+        not asked (an Earley parse of a line costs up to 0.1 s)."""
+        return any(rx.match(text) for _, _, rx in _line_shapes(self.g))
 
     def quick(self, text: str):
         """(rule, fields) without Lark when one of QUICK_RULES is the line's only reading:
@@ -348,7 +357,7 @@ class Reader:
         if len(text) > MAX_LARK_LINE:
             reason = f"line of {len(text)} characters matches no rule"
         elif len(self.stats.first_unrecognized) < MAX_REPORTED_UNRECOGNIZED:
-            reason = self.g.explain(text)
+            reason = self.g.explain(text, self._rare_errors.get(text))
         else:
             reason = ""
         self.stats.unrecognized_line(line_no, reason, text)
