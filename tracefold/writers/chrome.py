@@ -101,6 +101,21 @@ def track_keys(t: pa.Table):
     return pa.array(out_p), pa.array(out_t)
 
 
+class _PyColumns(dict):
+    """Columns of a table as Python lists, each converted when first read (stacks and
+    fields only matter for samples and instants; a chunk of calls never reads them)."""
+
+    def __init__(self, t: pa.Table):
+        super().__init__()
+        self._t = t
+
+    def __missing__(self, c):
+        col = self._t.column(c)
+        v = [None] * self._t.num_rows if col.null_count == self._t.num_rows else col.to_pylist()
+        self[c] = v
+        return v
+
+
 class _Open:
     __slots__ = ("line", "start", "end", "name", "args", "child_end", "cursor")
 
@@ -270,8 +285,7 @@ class ChromeWriter(Writer):
 
     # rows ----------------------------------------------------------------
     def _rows(self, t: pa.Table):
-        cols = {c: ([None] * t.num_rows if t.column(c).null_count == t.num_rows
-                    else t.column(c).to_pylist()) for c in COLS}
+        cols = _PyColumns(t)
         for i in range(t.num_rows):
             kind = cols["kind"][i]
             pid, tid, cpu, comm = cols["pid"][i], cols["tid"][i], cols["cpu"][i], cols["comm"][i]
@@ -306,9 +320,14 @@ class ChromeWriter(Writer):
         if status:
             args["status"] = status
         st = tr.stack
-        # the parent: pop finished siblings and their descendants
-        if parent is not None and any(o.line == parent for o in st):
-            while st[-1].line != parent:
+        # the parent (usually near the top of the stack): pop finished siblings and their
+        # descendants
+        j = len(st) - 1
+        if parent is not None:
+            while j >= 0 and st[j].line != parent:
+                j -= 1
+        if j >= 0 and parent is not None:
+            while len(st) > j + 1:
                 self._pop(key, tr)
         else:
             parent = None
