@@ -199,3 +199,40 @@ def test_lines_no_shape_regex_matches_are_lines_lark_rejects():
         assert r.some_shape(text), (path, no, text)
         parsed += 1
     assert parsed > 600
+
+
+@pytest.mark.parametrize("trace", ["vm-ftrace-graph-hello-abstime-proc-tail/trace.txt",
+                                   "vm-ftrace-function-stack/trace-io.txt"])
+def test_trace_without_its_header_reads_the_same_and_takes_the_split_path(trace, tmp_path):
+    """trace_pipe output has no column legend: the columns are guessed from the first lines,
+    so the fast split path still applies, and the rows are those of the file with header."""
+    need_shared()
+    import tracefold
+    from conftest import GENERATED
+    from tracefold.readers.ftrace import FtraceReader
+    text = (GENERATED / trace).read_text()
+    lines = text.splitlines(keepends=True)
+    head = sum(1 for ln in lines[:40] if ln.startswith("#"))
+    bare = tmp_path / "bare.txt"
+    bare.write_text("".join(lines[head:]))
+    with_header = tracefold.read_arrow(GENERATED / trace)
+    without = tracefold.read_arrow(bare)
+    assert with_header.num_rows == without.num_rows
+    for c in with_header.column_names:
+        a, b = with_header.column(c).combine_chunks(), without.column(c).combine_chunks()
+        if c in ("line", "end_line", "parent_line"):
+            a = pc.subtract(a, head)
+        assert a.equals(b), c
+
+    def split_taken(path, skip):
+        arr = pa.array(path.read_text().splitlines()[skip:])
+        r = FtraceReader()
+        r.specialize(pa.array(path.read_text().splitlines()))
+        n = 0
+        for rule, seps in r.SPLIT.items():
+            res = r.split_fast(arr, rule, seps, (r.INNER[rule],), (), r.absent, r.present)
+            n += int(res[0].sum()) if res is not None else 0
+        return n
+    # the guessed columns give the split path the lines the header's legend gives it
+    taken = split_taken(bare, 0)
+    assert taken == split_taken(GENERATED / trace, head) and taken > 0.3 * len(lines)

@@ -206,6 +206,27 @@ class Reader:
     def specialize(self, lines: pa.Array):
         """Read what the first lines (the header) say about the file's columns."""
 
+    def guess_columns(self, lines: pa.Array, rule: str, opaque: tuple, columns: tuple,
+                      may_require: tuple = ()):
+        """(absent, present) for a file without a column legend, read off its first lines
+        that match ``rule``: ``columns`` pairs a regex group with the grammar symbol of an
+        optional column; one that no line has is absent, one in ``may_require`` that every
+        line has is present. Only a first guess for the fast path (lines that differ take
+        the rule's full regex). None when fewer than 10 of the first 2000 lines match."""
+        capture = tuple(g for g, sym in columns if sym[:1].islower())   # rules, not terminals
+        rx = re.compile(self.g.regex(rule, tuple(opaque), True, capture))
+        seen, n = dict.fromkeys([g for g, _ in columns], 0), 0
+        for i in range(min(len(lines), 2000)):
+            m = rx.match(lines[i].as_py())
+            if m:
+                n += 1
+                for g in seen:
+                    seen[g] += bool(m.group(g))
+        if n < 10:
+            return None
+        return (tuple(sym for g, sym in columns if not seen[g]),
+                tuple(sym for g, sym in columns if seen[g] == n and sym in may_require))
+
     def hold(self, next_line_start: bytes) -> bool:
         """True when the line starting with these bytes must stay in the previous chunk."""
         return False

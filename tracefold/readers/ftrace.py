@@ -144,7 +144,7 @@ class FtraceReader(Reader):
             ln = lines[i].as_py()
             if not ln.startswith("#"):
                 if ln.strip():
-                    return
+                    break
                 continue
             if "FUNCTION CALLS" in ln:
                 self.absent = tuple(sym for tok, sym in _GRAPH_LEGEND if tok not in ln)
@@ -160,6 +160,17 @@ class FtraceReader(Reader):
                     sym for tok, sym in _EVENT_LEGEND if tok not in ln)
                 self.present = tuple(sym for tok, sym in _EVENT_LEGEND if tok in ln)
                 return
+        # no legend (trace_pipe, a cut trace): guess the columns from the first lines
+        absent, present = (), ()
+        for rule, opaque, columns, required in (
+                ("event_line", ("payload",), _EVENT_COLUMNS, ("FLAGS", "tgid_col")),
+                ("graph_line", ("graph_body",), _GRAPH_COLUMNS,
+                 ("graph_time", "gtask", "GFLAGS", "GBAR"))):
+            guess = self.guess_columns(lines, rule, opaque, columns, required)
+            if guess:
+                absent, present = absent + guess[0], present + guess[1]
+        if absent:
+            self.absent, self.present = absent, present
 
     def _match(self, sub, rule, inner):
         """The rule's split form for this file's columns first (``split_fast``), then its
@@ -588,6 +599,12 @@ class FtraceReader(Reader):
                 self.stats.warnings["ring buffer overwritten (entries-written > entries-in-buffer)"] = \
                     h["entries_written"] - h["entries_in_buffer"]
 
+
+# optional columns (regex group, grammar symbol) guessed for files without a legend
+_EVENT_COLUMNS = (("latency_columns", "latency_columns"), ("tgid_col", "tgid_col"),
+                  ("flags", "FLAGS"))
+_GRAPH_COLUMNS = (("graph_time", "graph_time"), ("abstime", "ABSTIME"), ("rel_us", "REL_US"),
+                  ("gtask", "gtask"), ("gflags", "GFLAGS"), ("gbar", "GBAR"))
 
 # column legend word of ftrace's header -> grammar symbol of that column
 _GRAPH_LEGEND = (("TIME", "graph_time"), ("TASK/PID", "gtask"), ("||||", "GFLAGS"),

@@ -5,8 +5,6 @@ funcgraph_entry / funcgraph_exit events in pretty and ``-R`` raw form, kernel_st
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,7 +12,7 @@ import pyarrow.compute as pc
 from ..schema import ENTRY, FORMAT_T, repeat
 from . import graph as G
 from .base import decimal_text_ns, np_of as _np, null_if_empty
-from .ftrace import FtraceReader
+from .ftrace import _EVENT_COLUMNS, FtraceReader
 
 
 
@@ -211,28 +209,13 @@ class TraceCmdReader(FtraceReader):
 
     SPLIT = {"event_line": ('"]"', '":"')}
 
-    # optional columns of an event line: group name in the regex -> grammar symbol
-    _COLUMNS = (("dat_file", "DAT_FILE"), ("latency_columns", "latency_columns"),
-                ("tgid_col", "tgid_col"), ("flags", "FLAGS"))
-
     def specialize(self, lines):
-        """trace-cmd prints no column legend: read which optional columns the first event
-        lines have. Only a first guess for the fast path: lines that differ are matched by
-        the rule's full regex."""
-        rx = re.compile(self.g.regex("event_line", ("payload",), True,
-                                     ("latency_columns", "tgid_col")))
-        seen, n = dict.fromkeys([k for k, _ in self._COLUMNS], 0), 0
-        for i in range(min(len(lines), 2000)):
-            m = rx.match(lines[i].as_py())
-            if m:
-                n += 1
-                for k in seen:
-                    seen[k] += bool(m.group(k))
-        if n < 10:
-            return
-        self.absent = tuple(sym for k, sym in self._COLUMNS if not seen[k])
-        self.present = tuple(sym for k, sym in self._COLUMNS if seen[k] == n
-                             and k in ("flags", "tgid_col"))
+        """trace-cmd prints no column legend: guess the optional columns of its event lines
+        from the first ones."""
+        guess = self.guess_columns(lines, "event_line", ("payload",), _EVENT_COLUMNS
+                                   + (("dat_file", "DAT_FILE"),), ("FLAGS", "tgid_col"))
+        if guess:
+            self.absent, self.present = guess
 
     def process(self, chunk):
         self._tc_batch = None
