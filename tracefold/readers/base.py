@@ -128,16 +128,19 @@ class Cols(dict):
     def names(self):
         return set(self.keys()) | set(self._lazy)
 
-    def update(self, other):
+    def update(self, other, skip=()):
         if isinstance(other, Cols):
             for k, v in other.items():
-                self[k] = v
+                if k not in skip:
+                    self[k] = v
             for k, lazy in other._lazy.items():
-                super().pop(k, None)
-                self._lazy[k] = lazy
+                if k not in skip:
+                    super().pop(k, None)
+                    self._lazy[k] = lazy
         else:
             for k, v in dict(other).items():
-                self[k] = v
+                if k not in skip:
+                    self[k] = v
 
     def materialize(self):
         for k in list(self._lazy):
@@ -240,22 +243,7 @@ class Reader:
         canonical field name to a string array over the matching lines ('' = absent)."""
         rx = self.g.regex(rule, tuple(opaque), True, tuple(capture), tuple(absent),
                           tuple(self.NOCAPTURE))
-        if len(lines) == 0:
-            return np.zeros(0, bool), Cols(0)
-        if dedup:
-            # texts that repeat (function bodies, payloads, callchain frames): match each
-            # distinct one once; a field is copied out to the lines only when it is read
-            enc = lines.dictionary_encode()
-            st = extract(enc.dictionary, rx)
-            dvalid = np.asarray(st.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-            idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
-            mask = dvalid[idx]
-            distinct = _struct_cols(st)
-            return mask, Cols(int(mask.sum()), src=distinct, keep=pa.array(idx[mask]))
-        st = extract(lines, rx)
-        valid = st.is_valid()
-        mask = np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
-        return mask, _struct_cols(st.filter(valid))
+        return _match_rx(lines, rx, dedup)
 
     def split_fast(self, lines: pa.Array, rule: str, seps: tuple, opaque: tuple = (),
                    capture: tuple = (), absent: tuple = (), present: tuple = ()):
@@ -290,45 +278,30 @@ class Reader:
         valid = np.ones(len(alive), bool)
         found = []
         for k, (piece, rx) in enumerate(zip(pieces, regexes)):
-            st = self._piece_extract(rule, k, piece, rx)
-            valid &= np.asarray(st.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-            found.append(st)
+            key = (rule, k, rx)
+            repeats = self._piece_repeats.get(key)
+            if repeats is None:
+                # decided on the first chunk: a column of timestamps does not repeat, one of
+                # tasks does
+                repeats = len(piece.unique()) < 0.5 * len(piece)
+                self._piece_repeats[key] = repeats
+            ok, pcols = _match_rx(piece, rx, repeats)
+            valid &= ok
+            found.append((ok, pcols))
         mask = np.zeros(n, bool)
         mask[alive[valid]] = True
-        keep = pa.array(valid)
-        m = int(valid.sum())
-        cols = Cols(m)
-        for k, st in enumerate(found):
-            if st.type.num_fields == 0:
-                continue
-            st = st.filter(keep)
-            for i, f in enumerate(st.type):
-                name = canonical(f.name)
-                arr = st.field(i)
-                if k < len(named) and name == named[k]:
-                    arr = pc.binary_join_element_wise(arr, chars[k], "")
-                if name in cols:
-                    prev = cols[name]
-                    cols[name] = pc.if_else(pc.equal(prev, ""), arr, prev)
-                else:
-                    cols[name] = arr
+        cols = Cols(int(valid.sum()))
+        for k, (ok, pcols) in enumerate(found):
+            sel = valid[ok]                   # the rows this piece took that all pieces took
+            sub = pcols if sel.all() else pcols.filter(pa.array(sel))
+            if k < len(named) and named[k]:
+                # a named separator: its field is its whitespace and the character
+                sub[named[k]] = pc.binary_join_element_wise(sub[named[k]], chars[k], "")
+            both = sub.names() & cols.names()
+            for name in both:                 # a field of two pieces: the first non-empty
+                cols[name] = pc.if_else(pc.equal(cols[name], ""), sub[name], cols[name])
+            cols.update(sub, skip=both)
         return mask, cols
-
-    def _piece_extract(self, rule, k, piece: pa.Array, rx: str):
-        """extract_regex of one piece column; distinct texts once when they repeat (decided
-        on the first chunk: a column of timestamps does not repeat, one of tasks does)."""
-        if not re.compile(rx).groupindex:
-            ok = pc.match_substring_regex(piece, rx)
-            return pa.StructArray.from_arrays([], [], mask=pc.invert(ok))
-        key = (rule, k, rx)
-        repeats = self._piece_repeats.get(key)
-        if repeats is False:
-            return extract(piece, rx)
-        enc = piece.dictionary_encode()
-        if repeats is None:
-            repeats = len(enc.dictionary) < 0.5 * len(piece)
-            self._piece_repeats[key] = repeats
-        return extract(enc.dictionary, rx).take(enc.indices)
 
     # ------------------------------------------------------------------ Lark path
     def rare(self, text: str):
@@ -406,6 +379,30 @@ def _line_shapes(g):
     """[(rule, priority, compiled regex)] of every line shape, highest priority first."""
     shapes = [(r, g.priority(r), re.compile(g.regex(r))) for r in g.alternatives()]
     return sorted(shapes, key=lambda s: -s[1])
+
+
+def _match_rx(lines: pa.Array, rx: str, dedup: bool):
+    """(mask over the lines, Cols over the matching ones) of one anchored regex. With
+    ``dedup`` each distinct text is matched once (texts that repeat: function bodies,
+    payloads, callchain frames, task columns) and a field is copied out to the lines only
+    when it is read."""
+    if len(lines) == 0:
+        return np.zeros(0, bool), Cols(0)
+    if not re.compile(rx).groupindex:            # nothing to capture: a match is enough
+        ok = pc.match_substring_regex(lines, rx)
+        ok = np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool)
+        return ok, Cols(int(ok.sum()))
+    if dedup:
+        enc = lines.dictionary_encode()
+        st = extract(enc.dictionary, rx)
+        dvalid = np.asarray(st.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
+        mask = dvalid[idx]
+        return mask, Cols(int(mask.sum()), src=_struct_cols(st), keep=pa.array(idx[mask]))
+    st = extract(lines, rx)
+    valid = st.is_valid()
+    mask = np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
+    return mask, _struct_cols(st.filter(valid))
 
 
 def _struct_cols(st: pa.StructArray) -> Cols:
