@@ -3,7 +3,7 @@
 repeating real samples, next to a baseline measured in the same run (a plain Python loop that
 only reads the lines of the same file). Machines are noisy: compare the ratio, not MB/s.
 
-usage: python bench/bench.py [--mb 200] [--only function,function_graph,trace-cmd] [--outputs parquet,folded,chrome] [--repeat 3]
+usage: python bench/bench.py [--mb 200] [--only function,function_graph,function_graph-pipe,trace-cmd,uftrace,perf-script] [--outputs parquet,folded,chrome] [--repeat 3]
 Each measurement runs in a fresh process (`/usr/bin/time`-style peak RSS via resource); the
 per-core figure is MB per CPU second (user + system time of all threads).
 """
@@ -23,6 +23,9 @@ SHARED = ROOT.parent / "shared"
 INPUTS = {
     "function": (SHARED / "generated/vm-ftrace-function-stack/trace-io.txt", "ftrace"),
     "function_graph": (SHARED / "generated/vm-ftrace-graph-hello-abstime-proc-tail/trace.txt", "ftrace"),
+    # the same without its header, as read from trace_pipe: columns guessed, no legend
+    "function_graph-pipe": (SHARED / "generated/vm-ftrace-graph-hello-abstime-proc-tail/trace.txt",
+                            "ftrace"),
     "trace-cmd": (SHARED / "generated/vm-trace-cmd-graph-hello/report.txt", "trace-cmd"),
     "uftrace": (SHARED / "generated/uftrace-threads/replay-time.txt", "uftrace"),
     "perf-script": (SHARED / "generated/perf-cpuloop/perf-script-O0.txt", "perf-script"),
@@ -38,9 +41,11 @@ def shifted(block: str, k: int) -> str:
     return TS.sub(lambda m: f"{int(m.group(1)) + 100_000 * k}.{m.group(2)}", block)
 
 
-def build(src: Path, target_mb: int, out: Path):
+def build(src: Path, target_mb: int, out: Path, header: bool = True):
     lines = src.read_text().splitlines(keepends=True)
     head = [ln for ln in lines[:40] if ln.startswith("#") or ln.startswith("cpus=")]
+    if not header:
+        head = []
     body = [ln for ln in lines if not (ln.startswith("#") or ln.startswith("cpus="))]
     if body and body[-1].strip():
         body.append("\n")            # keep perf script samples separated between repeats
@@ -106,7 +111,7 @@ def main():
                 print(f"skip {name}: {src} absent")
                 continue
             inp = Path(d) / f"{name}.txt"
-            size = build(src, a.mb, inp)
+            size = build(src, a.mb, inp, header=not name.endswith("-pipe"))
             mb = size / 1e6
             base_dt, base_cpu, nlines, base_rss = child(CHILD_BASELINE, inp)
             for out_fmt in a.outputs.split(","):
