@@ -147,6 +147,7 @@ class ChromeWriter(Writer):
     description = "Chrome trace JSON (Perfetto UI, chrome://tracing, speedscope)"
 
     def begin(self):
+        self._jnames = {}
         self.absolute = bool(self.options.get("absolute_ts"))
         split = self.options.get("split")
         self.split = parse_size(split) if split else None
@@ -453,8 +454,20 @@ class ChromeWriter(Writer):
         self._used_tracks.add(key)
         ln = f',"line":{line}' if line is not None else ""
         body = f',"args":{_dumps(args)}' if args else ""
-        self._event(f'"ph":"X","cat":"{cat}","name":{_dumps(name)},"pid":{key[0]},'
-                    f'"tid":{key[1]},"ts":{us(start - self.base)},"dur":{us(dur)}{ln}{body}')
+        jname = self._jnames.get(name)
+        if jname is None:                 # names repeat: their JSON text is made once
+            jname = _dumps(name)
+            if len(self._jnames) < 100_000:
+                self._jnames[name] = jname
+        t = start - self.base
+        if t >= 0 and dur >= 0:
+            q, r = divmod(t, 1000)
+            dq, dr = divmod(dur, 1000)
+            self._event(f'"ph":"X","cat":"{cat}","name":{jname},"pid":{key[0]},'
+                        f'"tid":{key[1]},"ts":{q}.{r:03d},"dur":{dq}.{dr:03d}{ln}{body}')
+        else:
+            self._event(f'"ph":"X","cat":"{cat}","name":{jname},"pid":{key[0]},'
+                        f'"tid":{key[1]},"ts":{us(t)},"dur":{us(dur)}{ln}{body}')
 
     def _instant(self, key, tr, c, i, kind):
         ts = c["ts_ns"][i]
