@@ -143,7 +143,8 @@ def test_several_runs_real_change_significant_noise_not(rec):
     test uses alpha 0.01 there because Holm keeps the family-wise error at alpha per figure
     (a few % of such comparisons do flag something at 0.05 by design, which would make CI
     flaky); measured here: smallest noise p 0.044 in 60 random 3-vs-3 draws, largest p of the
-    doubled run() 0.006 in 30."""
+    doubled run() 0.006 in 30. Sub-µs self times are below the 1 µs min_delta_ns (one CI run
+    flagged main's 240 ns at p 0.0075 before it existed)."""
     base = [rec[f"w{k}"] for k in range(3)]
     double = [rec[f"W{k}"] for k in range(3)]
     again = [rec[f"v{k}"] for k in range(3)]
@@ -186,3 +187,23 @@ def test_stack_samples_diff():
     assert {"base_weight", "new_weight", "delta_self_weight"} <= set(df.columns)
     with pytest.raises(ValueError, match="cannot compare"):
         tracefold.diff(src, ROOT / "samples" / "uftrace-threads-replay.txt")
+
+
+def test_a_time_that_moved_less_than_min_delta_is_not_significant():
+    """The CI run that motivated it: main's self time 764 ± 16 ns vs 524 ± 12 ns over 3 vs 3
+    runs of the same program (p 0.0075): consistent, and meaningless. Times must move by
+    min_delta_ns (1 µs by default) to be flagged; call counts by any amount."""
+    from tracefold.analysis.diff import Profile, compare
+
+    def run(self_ns, total_ns, calls=1):
+        return Profile("x", "calls", functions={"main": {"calls": calls, "total_ns": total_ns,
+                                                         "self_ns": self_ns}})
+    base = [run(750, 4_600_000), run(764, 4_700_000), run(780, 4_600_000)]
+    same = [run(512, 4_600_000), run(524, 4_600_000), run(536, 4_500_000)]
+    df = compare(base, same).set_index("function")
+    assert df.loc["main", "p_self_ns"] < 0.01 and not df.loc["main", "significant"]
+    assert compare(base, same, min_delta_ns=0).set_index("function").loc["main", "significant"]
+    slower = [run(9_750, 9_600_000), run(9_764, 9_700_000), run(9_780, 9_600_000)]
+    assert compare(base, slower).set_index("function").loc["main", "significant"]
+    more = [run(750, 4_600_000, 2)] * 3
+    assert compare(base, more).set_index("function").loc["main", "significant"]

@@ -208,16 +208,19 @@ def report(source, format: str | None = None, per_thread: bool = False, filters=
 
 
 def diff(base, new, format: str | None = None, level: str = "function", group=None,
-         filters=None, alpha: float = 0.05, sort: str = "impact"):
+         filters=None, alpha: float = 0.05, sort: str = "impact", min_delta_ns: int = 1000):
     """Compare runs: ``base`` and ``new`` are a trace (path, Parquet, table) or a list of
     them (several runs per side). Returns a pandas DataFrame, one row per function (or call
-    path with ``level="path"``); change = new − base. See analysis/diff.py."""
+    path with ``level="path"``); change = new − base. With several runs per side a row is
+    ``significant`` when a figure's p-value is below ``alpha`` (and, for times, it moved by
+    ``min_delta_ns`` or more). See analysis/diff.py."""
     from .analysis.diff import compare, profile, sort_rows
     base = base if isinstance(base, (list, tuple)) else [base]
     new = new if isinstance(new, (list, tuple)) else [new]
     pb = [profile(x, format, group, filters) for x in base]
     pn = [profile(x, format, group, filters) for x in new]
-    return sort_rows(compare(pb, pn, level=level, alpha=alpha), sort)
+    return sort_rows(compare(pb, pn, level=level, alpha=alpha, min_delta_ns=min_delta_ns),
+                     sort)
 
 
 def fs(source, format: str | None = None, rules=None, filters=None, keep_rows: bool = False):

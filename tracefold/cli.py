@@ -272,6 +272,9 @@ def diff(
                               "runs per side, changes that are not significant"),
     alpha: float = typer.Option(0.05, "--alpha", help="significance level (Welch t-test, Holm "
                                 "corrected) with several runs per side"),
+    min_delta: str = typer.Option("1us", "--min-delta", help="with several runs per side: a "
+                                  "time that moved by less is not significant (ns, or with "
+                                  "ns/us/ms/s)"),
     json_: bool = typer.Option(False, "--json", help="JSON Lines, one object per row"),
     output: Optional[str] = typer.Option(None, "-o", "--output", help="write the table "
                                          "(.parquet, .jsonl) or differential folded stacks "
@@ -298,6 +301,11 @@ def diff(
     if by not in (None, "comm", "tid"):
         _fail("--by is comm or tid", 2)
     flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
+    from .analysis.filters import parse_duration
+    try:
+        min_delta_ns = parse_duration(min_delta)
+    except ValueError as e:
+        _fail(str(e), 2)
     fmt_out = to
     if output and not fmt_out:
         ext = Path(output).suffix.lower()
@@ -310,7 +318,8 @@ def diff(
     def go():
         pb = [D.profile(x, from_, by, flt) for x in base]
         pn = [D.profile(x, from_, by, flt) for x in new]
-        return pb, pn, D.sort_rows(D.compare(pb, pn, level=level, alpha=alpha), sort)
+        return pb, pn, D.sort_rows(D.compare(pb, pn, level=level, alpha=alpha,
+                                             min_delta_ns=min_delta_ns), sort)
     pb, pn, df = _run(go, " ".join(base + new))
     if fmt_out == "svg":
         from .writers.svg import render

@@ -108,6 +108,10 @@ def _holm(p: np.ndarray) -> np.ndarray:
 
 
 NOISE_FLOOR = 0.05     # σ0 on the log scale: run-to-run timing noise of a few % is not seen
+# a time figure whose mean moved by less is not called significant, whatever its p-value: a
+# few hundred ns of self time (tracing overhead, cache and page-fault luck of a short call)
+# differ between any two sets of runs, consistently enough for a t-test on the logarithm
+MIN_DELTA_NS = 1000
 
 
 def _welch(a: np.ndarray, b: np.ndarray, floor: float = NOISE_FLOOR) -> np.ndarray:
@@ -137,10 +141,11 @@ def _welch(a: np.ndarray, b: np.ndarray, floor: float = NOISE_FLOOR) -> np.ndarr
 
 
 def compare(base: list[Profile], new: list[Profile], level: str = "function",
-            alpha: float = 0.05) -> pd.DataFrame:
+            alpha: float = 0.05, min_delta_ns: int = MIN_DELTA_NS) -> pd.DataFrame:
     """One row per function (``level="function"``) or call path (``"path"``), union of both
     sides: base / new figures (mean over runs), change, relative change, status, and with
-    several runs per side the standard deviations, p-values and ``significant``."""
+    several runs per side the standard deviations, p-values and ``significant`` (p < alpha
+    for some figure, and for time figures a change of at least ``min_delta_ns``)."""
     sources = {p.source for p in base + new}
     if len(sources) > 1:
         raise ValueError("cannot compare traced calls with stack samples "
@@ -175,7 +180,10 @@ def compare(base: list[Profile], new: list[Profile], level: str = "function",
             # on the logarithm: run-to-run noise in timings is multiplicative
             p = _holm(_welch(np.log1p(np.maximum(a, 0)), np.log1p(np.maximum(b, 0))))
             rows[f"p_{m}"] = p
-            sig_any |= np.nan_to_num(p, nan=1.0) < alpha
+            sig = np.nan_to_num(p, nan=1.0) < alpha
+            if m.endswith("_ns"):
+                sig &= np.abs(mb - ma) >= min_delta_ns
+            sig_any |= sig
     df = pd.DataFrame(rows)
     if level == "function" and keys and isinstance(keys[0], tuple):
         df.insert(0, "group", [k[0] for k in keys])
@@ -189,7 +197,7 @@ def compare(base: list[Profile], new: list[Profile], level: str = "function",
     if multi:
         df["significant"] = sig_any
     df.attrs.update(source=source, level=level, runs=(len(base), len(new)), alpha=alpha,
-                    metrics=metrics)
+                    min_delta_ns=min_delta_ns, metrics=metrics)
     return df.rename(columns={"key": "function" if level == "function" else "path"})
 
 
