@@ -79,10 +79,11 @@ class _InputOrder:
             return None
         line = t.column("line").to_numpy()
         if len(line) > 1 and (line[1:] < line[:-1]).any():
-            t = t.take(pa.array(np.argsort(line, kind="stable")))
+            order = np.argsort(line, kind="stable")
+            t, line = t.take(pa.array(order)), line[order]
         if open_min is None or t.num_rows > self.MAX_PENDING:
             return t
-        n = int(np.searchsorted(t.column("line").to_numpy(), open_min, side="left"))
+        n = int(np.searchsorted(line, open_min, side="left"))
         if n < t.num_rows:
             self.pending = t.slice(n)
         return t.slice(0, n)

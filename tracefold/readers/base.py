@@ -142,6 +142,14 @@ class Cols(dict):
                 if k not in skip:
                     self[k] = v
 
+    def add(self, mask: np.ndarray, rest: np.ndarray, mask2: np.ndarray, other: "Cols"):
+        """Lines ``rest[mask2]`` matched by a later step (columns ``other``) joined to these
+        matches (lines ``mask``), in line order. Returns the new (mask, cols)."""
+        idx = np.concatenate([np.flatnonzero(mask), rest[mask2]])
+        mask = mask.copy()
+        mask[rest[mask2]] = True
+        return mask, Cols.merge(self, other, np.argsort(idx, kind="stable"))
+
     def materialize(self):
         for k in list(self._lazy):
             self[k]
@@ -244,6 +252,21 @@ class Reader:
         rx = self.g.regex(rule, tuple(opaque), True, tuple(capture), tuple(absent),
                           tuple(self.NOCAPTURE))
         return _match_rx(lines, rx, dedup)
+
+    def stage(self, mask: np.ndarray, cols: "Cols", text: pa.Array, rule: str,
+              capture: tuple = ()):
+        """Second stage: ``rule`` matched on ``text`` (a field the first stage captured, one
+        per matched line), each distinct text once; lines whose text it does not take are no
+        match. Returns the narrowed (mask, cols) with the rule's fields added."""
+        if not mask.any():
+            return mask, cols
+        imask, icols = self.fast(text, rule, (), capture, dedup=True)
+        if not imask.all():
+            cols = cols.filter(pa.array(imask))
+            mask = mask.copy()
+            mask[np.flatnonzero(mask)[~imask]] = False
+        cols.update(icols)
+        return mask, cols
 
     def split_fast(self, lines: pa.Array, rule: str, seps: tuple, opaque: tuple = (),
                    capture: tuple = (), absent: tuple = (), present: tuple = ()):

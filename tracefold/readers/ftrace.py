@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 
 from ..schema import ENTRY, FORMAT_T, INSTANT, MARKER, repeat
 from . import graph as G
-from .base import Cols, Reader, decimal_ns, grouped_lists, make_table, nonempty, null_if_empty, \
+from .base import Reader, decimal_ns, grouped_lists, make_table, nonempty, null_if_empty, \
     np_of as _np, decimal_text_ns, to_int
 from .fields import parse_fields, parse_syscall_args
 
@@ -198,27 +198,16 @@ class FtraceReader(Reader):
                 break
             rest = np.flatnonzero(~mask)
             m2, c2 = self._inner(*step(sub.take(pa.array(rest))), inner)
-            if not m2.any():
-                continue
-            idx = np.concatenate([np.flatnonzero(mask), rest[m2]])
-            order = np.argsort(idx, kind="stable")
-            mask = mask.copy()
-            mask[rest[m2]] = True
-            cols = Cols.merge(cols, c2, order)
+            if m2.any():
+                mask, cols = cols.add(mask, rest, m2, c2)
         return mask, cols
 
     def _inner(self, mask, cols, inner):
         """Second stage: the opaque sub-rule matched on its captured text (each distinct text
         once); lines whose text it does not take are no match."""
-        if not inner or not mask.any():
+        if not inner:
             return mask, cols
-        imask, icols = self.fast(cols[inner], inner, (), self.CAPTURE, dedup=True)
-        if not imask.all():
-            cols = cols.filter(pa.array(imask))
-            mask = mask.copy()
-            mask[np.flatnonzero(mask)[~imask]] = False
-        cols.update(icols)
-        return mask, cols
+        return self.stage(mask, cols, cols[inner], inner, self.CAPTURE)
 
     _repetitive = False
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import FORMAT_T, SAMPLE, repeat
-from .base import Cols, Reader, grouped_lists, make_table, nonempty, null_if_empty, \
+from .base import Reader, grouped_lists, make_table, nonempty, null_if_empty, \
     np_of as _np, decimal_text_ns, to_int
 from .fields import parse_fields
 
@@ -117,35 +117,18 @@ class PerfScriptReader(Reader):
         regex runs on distinct lines (the unique headers plus few frames). Lines whose head
         and tail did not fit (a comm that looks like "name 12 word:") get the whole rule."""
         head, cols = self.fast(sub, "sample_header", ("sample_tail",), dedup=True)
-        mask, cols = self._stage(head, cols, "sample_tail", "sample_tail")
-        mask, cols = self._stage(mask, cols, "trailer", "trailer")
+        mask, cols = self.stage(head, cols, cols["sample_tail"], "sample_tail")
+        mask, cols = self._trailer(mask, cols)
         rest = np.flatnonzero(head & ~mask)
         if not len(rest):
             return mask, cols
-        m2, c2 = self.fast(sub.take(pa.array(rest)), "sample_header", capture=("sample_tail",))
-        m2, c2 = self._stage(m2, c2, "trailer", "trailer")
-        if not m2.any():
-            return mask, cols
-        idx = np.concatenate([np.flatnonzero(mask), rest[m2]])
-        mask = mask.copy()
-        mask[rest[m2]] = True
-        return mask, Cols.merge(cols, c2, np.argsort(idx, kind="stable"))
+        m2, c2 = self._trailer(*self.fast(sub.take(pa.array(rest)), "sample_header",
+                                          capture=("sample_tail",)))
+        return cols.add(mask, rest, m2, c2) if m2.any() else (mask, cols)
 
-    def _stage(self, mask, cols, field, rule):
-        """Match ``rule`` on the captured ``field`` text of the matched lines (each distinct
-        text once); lines it does not take are no match."""
-        if not mask.any():
-            return mask, cols
-        text = cols[field]
-        if field == "trailer":
-            text = pc.utf8_rtrim(text, "\r")
-        imask, icols = self.fast(text, rule, dedup=True)
-        if not imask.all():
-            cols = cols.filter(pa.array(imask))
-            mask = mask.copy()
-            mask[np.flatnonzero(mask)[~imask]] = False
-        cols.update(icols)
-        return mask, cols
+    def _trailer(self, mask, cols):
+        """What follows the event name, matched against rule ``trailer``."""
+        return self.stage(mask, cols, pc.utf8_rtrim(cols["trailer"], "\r"), "trailer")
 
     _HDR = re.compile(r"^# (cmdline|event|captured on|hostname|os release|perf version|arch"
                       r"|nrcpus online|total memory|sample duration)\s*:\s*(.*)$")

@@ -18,7 +18,7 @@ from .base import decimal_text_ns, np_of as _np, null_if_empty, \
 from .ftrace import FtraceReader
 
 _UNIT_EXP = {"ns": 0, "us": 3, "ms": 6, "s": 9}
-_LOST = re.compile(r"^LOST (?P<count>\d+) records")
+_LOST = r"^LOST (?P<count>\d+) records"      # an event comment: lost records
 
 
 class UftraceReader(FtraceReader):
@@ -199,7 +199,7 @@ class UftraceReader(FtraceReader):
             # event comments are named by their text; "LOST n records" ones are lost_events
             is_com = pa.array(com)
             ev = pc.if_else(is_com, c["event"], None)
-            lost = pc.extract_regex(ev, _LOST.pattern)
+            lost = pc.extract_regex(ev, _LOST)
             lost_n = pc.struct_field(lost, 0)
             if lost_n.null_count < n:
                 self.stats.lost_events += int(pc.sum(pc.cast(lost_n, pa.int64())).as_py())

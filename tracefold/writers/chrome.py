@@ -459,15 +459,8 @@ class ChromeWriter(Writer):
             jname = _dumps(name)
             if len(self._jnames) < 100_000:
                 self._jnames[name] = jname
-        t = start - self.base
-        if t >= 0 and dur >= 0:
-            q, r = divmod(t, 1000)
-            dq, dr = divmod(dur, 1000)
-            self._event(f'"ph":"X","cat":"{cat}","name":{jname},"pid":{key[0]},'
-                        f'"tid":{key[1]},"ts":{q}.{r:03d},"dur":{dq}.{dr:03d}{ln}{body}')
-        else:
-            self._event(f'"ph":"X","cat":"{cat}","name":{jname},"pid":{key[0]},'
-                        f'"tid":{key[1]},"ts":{us(t)},"dur":{us(dur)}{ln}{body}')
+        self._event(f'"ph":"X","cat":"{cat}","name":{jname},"pid":{key[0]},'
+                    f'"tid":{key[1]},"ts":{us(start - self.base)},"dur":{us(dur)}{ln}{body}')
 
     def _instant(self, key, tr, c, i, kind):
         ts = c["ts_ns"][i]
