@@ -26,10 +26,13 @@ def viewer():
         yield b
 
 
-def open_in_speedscope(b, path, tmp_path):
+def open_in_speedscope(b, path, tmp_path, timeout_ms=120_000):
     """Load a file through speedscope's file picker, export it back; returns (exported
-    speedscope JSON or None, page text, warnings, dialogs)."""
+    speedscope JSON or None, page text, warnings, dialogs). The wait is long: on a loaded
+    machine Chromium can take many seconds, and a file that loads waits only as long as it
+    takes; a file the viewer rejects waits the whole time, so that test passes a short one."""
     ctx = b.new_context(accept_downloads=True, viewport={"width": 1280, "height": 800})
+    ctx.set_default_timeout(timeout_ms)
     page = ctx.new_page()
     log = PageLog(page)
     dialogs = []
@@ -38,8 +41,8 @@ def open_in_speedscope(b, path, tmp_path):
     page.set_input_files("input[type=file]", str(path))
     exported = None
     try:
-        page.wait_for_selector("text=Export", timeout=15000)
-        with page.expect_download(timeout=15000) as dl:
+        page.wait_for_selector("text=Export", timeout=timeout_ms)
+        with page.expect_download(timeout=timeout_ms) as dl:
             page.click("text=Export")
         exported = json.loads(Path(dl.value.path()).read_text())
     except Exception:
@@ -144,7 +147,8 @@ def test_broken_file_rejected_by_viewer_and_check(viewer, tmp_path):
     bad.write_text(json.dumps({"traceEvents": [
         {"ph": "X", "name": "a", "ts": 0, "dur": 10, "pid": 1, "tid": 1},
         {"ph": "X", "name": "b", "ts": 5, "dur": 10, "pid": 1, "tid": 1}]}))
-    exported, text, warnings, dialogs = open_in_speedscope(viewer, bad, tmp_path)
+    exported, text, warnings, dialogs = open_in_speedscope(viewer, bad, tmp_path, 15_000)
+    assert exported is None
     assert any("Tried to end" in w or "still open" in w for w in warnings), warnings
     p = run_cli("check", bad)
     assert p.returncode == 1 and b"overlaps" in p.stderr
