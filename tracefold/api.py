@@ -136,7 +136,8 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
     from . import writers
     from .analysis.filters import RowFilter
     W = writers.get_writer(writers.format_for(str(output), to))
-    rf = RowFilter(filters) if filters is not None and filters.active() else None
+    rf = RowFilter(filters, wall=getattr(W, "timeline", False)) \
+        if filters is not None and filters.active() else None
     res = ReadResult("?", {})
     with W(output, **options) as w:
         for t in iter_tables(path, format, progress=progress, result=res):

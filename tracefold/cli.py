@@ -52,11 +52,12 @@ def _progress(path):
 
 
 # ---------------------------------------------------------------------- shared options
-def _filters(pid, tid, comm, function, time, max_depth, min_duration):
+def _filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu=False):
     from .analysis.filters import Filters
     try:
         return Filters.from_options(pid=pid, tid=tid, comm=comm, function=function, time=time,
-                                    max_depth=max_depth, min_duration=min_duration)
+                                    max_depth=max_depth, min_duration=min_duration,
+                                    on_cpu=on_cpu)
     except ValueError as e:
         _fail(str(e), 2)
 
@@ -72,6 +73,9 @@ TIME_OPT = typer.Option(None, "--time", help="keep events with START <= time <= 
                         "'START..END' in the trace's clock (seconds, or with ns/us/ms/s)")
 DEPTH_OPT = typer.Option(None, "--max-depth", help="drop calls deeper than N (0 = roots "
                          "only); stacks cut to N frames")
+ONCPU_OPT = typer.Option(False, "--on-cpu", help="leave off-CPU time out (uftrace "
+                         "linux:schedule spans): totals and self times are on-CPU time; "
+                         "Chrome JSON keeps wall-clock slices without the off-CPU ones")
 MINDUR_OPT = typer.Option(None, "--min-duration", help="drop calls shorter than D "
                           "(e.g. 10us; bare numbers are ns)")
 
@@ -136,6 +140,7 @@ def convert(
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
+    on_cpu: bool = ONCPU_OPT,
 ):
     """Convert a trace: Parquet table, folded stacks, Chrome JSON, SVG flame graph, call graph."""
     from . import writers
@@ -143,7 +148,7 @@ def convert(
         fmt_out = writers.format_for(output, to)
     except ValueError as e:
         _fail(str(e), 2)
-    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
+    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
     opts = dict(pid=pid_frames, tid=tid_frames, kernel=kernel, jit=jit, all=all_, addrs=addrs,
                 event_filter=event_filter, weight=weight, source=source, flamechart=flamechart,
                 keep_last=keep_last, absolute_ts=absolute_ts, split=split, title=title,
@@ -201,6 +206,7 @@ def graph(
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
+    on_cpu: bool = ONCPU_OPT,
 ):
     """Call graph: a node per function (calls, total, self), an edge per caller → callee."""
     from . import writers
@@ -210,7 +216,7 @@ def graph(
         _fail(str(e), 2)
     if fmt_out not in ("graphml", "dot"):
         _fail(f"graph writes graphml or dot, not {fmt_out}", 2)
-    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
+    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
     info = _run(lambda: api.convert(input, output, from_, to=fmt_out, filters=flt,
                                     per_thread=per_thread), input)
     _report_unrecognized(info)
@@ -229,9 +235,10 @@ def report(
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
+    on_cpu: bool = ONCPU_OPT,
 ):
     """Per-function table (calls, total, self, avg, min, max), like `uftrace report`."""
-    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
+    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
     df = _run(lambda: api.report(input, from_, per_thread=per_thread, filters=flt, sort=sort),
               input)
     if top is not None:
@@ -285,6 +292,7 @@ def diff(
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
+    on_cpu: bool = ONCPU_OPT,
 ):
     """What changed between runs (change = new − base), per function or call path."""
     from .analysis import diff as D
@@ -300,7 +308,7 @@ def diff(
         _fail("--level is function or path", 2)
     if by not in (None, "comm", "tid"):
         _fail("--by is comm or tid", 2)
-    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
+    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
     from .analysis.filters import parse_duration
     try:
         min_delta_ns = parse_duration(min_delta)
@@ -445,10 +453,11 @@ def fs_cmd(
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
+    on_cpu: bool = ONCPU_OPT,
 ):
     """Where each syscall's time goes: syscall, VFS, page cache, file system, block, driver."""
     from .analysis import fs as F
-    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration)
+    flt = _filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
     fmt = None
     if output or to:
         fmt = to or {".parquet": "parquet", ".folded": "folded", ".collapsed": "folded",

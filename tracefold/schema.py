@@ -100,6 +100,17 @@ def kind_is(t: pa.Table, kind: str):
     return pc.fill_null(pc.equal(t.column("kind").cast(pa.string()), kind), False)
 
 
+OFF_CPU_PREFIX = "linux:schedule"   # uftrace's "linux:schedule", "linux:schedule (pre-empted)"
+
+
+def is_off_cpu(t: pa.Table):
+    """Boolean mask of the off-CPU rows: calls that are the time a thread spent scheduled out
+    (uftrace's sched events), never null."""
+    import pyarrow.compute as pc
+    return pc.and_(kind_is(t, CALL),
+                   pc.fill_null(pc.starts_with(t.column("name"), OFF_CPU_PREFIX), False))
+
+
 def has_stack(t: pa.Table):
     """Boolean mask of the rows with at least one stack frame (never null)."""
     import pyarrow.compute as pc

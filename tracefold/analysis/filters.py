@@ -3,6 +3,11 @@
 
 Calls dropped by a filter simply disappear: their time stays in the parent's duration, so
 self times and folded weights of the kept calls include it (as a cut-off flame graph shows).
+
+``--on-cpu`` is the exception: off-CPU calls (``linux:schedule`` …, see schema.is_off_cpu) are
+dropped *and* their time is taken out of every enclosing call's duration, so totals and self
+times are on-CPU time. For a timeline (Chrome JSON) the enclosing calls keep their wall-clock
+durations (``wall=True``): only the off-CPU slices go.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import CALL, kind_is
+from ..schema import CALL, is_off_cpu, kind_is
 
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "": None}
 
@@ -57,10 +62,11 @@ class Filters:
     time: tuple | None = None
     max_depth: int | None = None
     min_duration: int | None = None
+    on_cpu: bool = False
 
     @classmethod
     def from_options(cls, pid=None, tid=None, comm=None, function=None, time=None,
-                     max_depth=None, min_duration=None):
+                     max_depth=None, min_duration=None, on_cpu=False):
         return cls(pid=_ints(pid) if pid else [], tid=_ints(tid) if tid else [],
                    comm=[c for c in (comm or "").split(",") if c] if isinstance(comm, str)
                    else list(comm or []),
@@ -68,24 +74,28 @@ class Filters:
                    time=parse_time_range(time) if isinstance(time, str) else time,
                    max_depth=max_depth,
                    min_duration=parse_duration(min_duration) if isinstance(min_duration, str)
-                   else min_duration)
+                   else min_duration, on_cpu=bool(on_cpu))
 
     def active(self) -> bool:
         return bool(self.pid or self.tid or self.comm or self.function or self.time
-                    or self.max_depth is not None or self.min_duration is not None)
+                    or self.max_depth is not None or self.min_duration is not None
+                    or self.on_cpu)
 
 
 class RowFilter:
     """Apply Filters to successive chunks (rows in input-line order)."""
 
-    def __init__(self, f: Filters):
+    def __init__(self, f: Filters, wall: bool = False):
         self.f = f
         self._kept_calls: set = set()      # lines of kept calls under --function
+        self._off = OnCpu(wall) if f.on_cpu else None
 
     def __call__(self, t: pa.Table) -> pa.Table:
         f = self.f
         if not f.active() or not t.num_rows:
             return t
+        if self._off is not None:
+            t = self._off(t)
         keep = pa.array(np.ones(t.num_rows, bool))
         if f.pid:
             keep = pc.and_(keep, pc.fill_null(pc.is_in(t.column("pid"), pa.array(f.pid, pa.int64())), False))
@@ -161,3 +171,61 @@ def _trim_stacks(t, start, length):
     for c, a in cols.items():
         t = t.set_column(t.schema.get_field_index(c), c, a)
     return t
+
+
+class OnCpu:
+    """Drop off-CPU calls; unless ``wall``, subtract their time from every enclosing call.
+
+    Chunks come in input-line order except that a call spanning chunks comes with the chunk
+    where it closes, so its descendants always come before it or with it: the time to take
+    out of a call not yet seen waits in ``pending`` (keyed by its line) until it arrives."""
+
+    def __init__(self, wall: bool = False):
+        self.wall = wall
+        self.pending: dict = {}          # line of a call not seen yet -> ns to subtract
+
+    def __call__(self, t: pa.Table) -> pa.Table:
+        off = is_off_cpu(t)
+        has_off = pc.any(off).as_py()
+        if self.wall:
+            return t.filter(pc.invert(off)) if has_off else t
+        if not has_off and not self.pending:
+            return t
+        line = t.column("line").to_numpy()
+        order = np.argsort(line, kind="stable")
+        sline = line[order]
+        parent = pc.fill_null(t.column("parent_line"), -1).to_numpy()[order]
+        dur_col = t.column("dur_ns")
+        dur_ok = pc.is_valid(dur_col).to_numpy(zero_copy_only=False)[order]
+        dur = pc.fill_null(dur_col, 0).to_numpy()[order].astype(np.int64)
+        offs = off.to_numpy(zero_copy_only=False)[order]
+        minus = np.zeros(len(sline), np.int64)
+        # seeds: (position, ns) — off-CPU calls take themselves out of their parent; calls
+        # with pending time take it out of themselves and their ancestors
+        seeds = [(int(i), int(dur[i]), True) for i in np.flatnonzero(offs & dur_ok)]
+        if self.pending:
+            pos = np.searchsorted(sline, np.fromiter(self.pending, np.int64))
+            for ln, p in zip(list(self.pending), pos.tolist()):
+                if p < len(sline) and sline[p] == ln:
+                    seeds.append((p, self.pending.pop(ln), False))
+        for p, ns, skip_self in seeds:
+            if not skip_self:
+                minus[p] += ns
+            while True:
+                q = parent[p]
+                if q < 0:
+                    break
+                j = int(np.searchsorted(sline, q))
+                if j >= len(sline) or sline[j] != q:
+                    self.pending[int(q)] = self.pending.get(int(q), 0) + ns
+                    break
+                minus[j] += ns
+                p = j
+        if minus.any():
+            new = np.empty_like(minus)
+            new[order] = np.where(dur_ok, dur - minus, 0)
+            ok = np.empty_like(dur_ok)
+            ok[order] = dur_ok
+            i = t.schema.get_field_index("dur_ns")
+            t = t.set_column(i, "dur_ns", pa.array(new, pa.int64(), mask=~ok))
+        return t.filter(pc.invert(off)) if has_off else t

@@ -19,6 +19,8 @@ from .ftrace import FtraceReader
 
 _UNIT_EXP = {"ns": 0, "us": 3, "ms": 6, "s": 9}
 _LOST = r"^LOST (?P<count>\d+) records"      # an event comment: lost records
+OFF_CPU = "linux:schedule"    # uftrace's sched events: "linux:schedule", "… (pre-empted)"
+SCHED_IN = "linux:sched-in"
 
 
 class UftraceReader(FtraceReader):
@@ -205,6 +207,26 @@ class UftraceReader(FtraceReader):
                 self.stats.lost_events += int(pc.sum(pc.cast(lost_n, pa.int64())).as_py())
             name = pc.if_else(is_com, pc.if_else(lost.is_valid(), "lost_events", ev), name)
             text = ev
+            # "/* linux:schedule */" with a duration: the thread was off the CPU for that long
+            # (sched-out at the printed time); a call of its own, as `uftrace report` counts it
+            off = com & b["dur_ok"] & _np(pc.fill_null(
+                pc.starts_with(ev, OFF_CPU), False)).astype(bool)
+            # when other tasks' records come between, uftrace prints the pair instead:
+            # "/* linux:sched-out */" (no duration) … "/* linux:sched-in */" with the time off
+            # the CPU, at the sched-in time; `uftrace report` counts it as linux:schedule
+            sched_in = com & b["dur_ok"] & _np(pc.fill_null(
+                pc.starts_with(ev, SCHED_IN), False)).astype(bool)
+            if sched_in.any():
+                b["ts"] = np.where(sched_in & b["ts_ok"], b["ts"] - b["dur"], b["ts"])
+                b["tres"] = np.where(sched_in & b["ts_ok"], np.maximum(b["tres"], b["dres"]),
+                                     b["tres"])
+                name = pc.if_else(pa.array(sched_in),
+                                  pc.replace_substring(ev, SCHED_IN, OFF_CPU, max_replacements=1),
+                                  name)
+                off |= sched_in
+            if off.any():
+                kind[off] = G.LEAF
+                text = pc.if_else(pa.array(off), None, text)
         b["name"], b["text"] = name, text
         return b
 

@@ -143,6 +143,7 @@ class _Track:
 
 class ChromeWriter(Writer):
     name = "chrome"
+    timeline = True      # --on-cpu drops off-CPU slices but keeps wall-clock call durations
     extensions = (".json",)
     description = "Chrome trace JSON (Perfetto UI, chrome://tracing, speedscope)"
 
