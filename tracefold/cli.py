@@ -359,11 +359,28 @@ def diff(
     _print_diff(shown if top == 0 else shown.head(top), df, base, new)
 
 
+CLOSEST = 5      # rows shown when no row is significant
+
+
 def _diff_rows(df, all_):
+    """Rows to show: changed (and with several runs, significant) ones; when none is
+    significant, the CLOSEST changed rows (smallest p, then largest change) flagged
+    ``closest`` — never a silent empty table."""
     if all_ or df.empty:
         return df
     keep = df.status != "same"
     if "significant" in df.columns:
+        if not (keep & df.significant).any() and keep.any():
+            ps = df[[c for c in df.columns if c.startswith("p_")]].min(axis=1).fillna(1.0)
+            imp = df[[c for c in df.columns if c.startswith("rel_")]].abs().replace(
+                float("inf"), float("nan")).max(axis=1).fillna(0.0)
+            cand = df.assign(_p=ps, _imp=imp)[keep].sort_values(
+                ["_p", "_imp"], ascending=[True, False], kind="stable")
+            out = cand.head(CLOSEST).drop(columns=["_p", "_imp"]).reset_index(drop=True)
+            out["closest"] = True
+            out.attrs.update(df.attrs)
+            out.attrs["closest"] = True
+            return out
         keep &= df.significant
     out = df[keep].reset_index(drop=True)
     out.attrs.update(df.attrs)
@@ -390,21 +407,28 @@ def _print_diff(rows, df, base, new):
     from rich.console import Console
     from rich.table import Table
     from .writers.graph import human_ns
-    c = Console()
+    c = Console(width=None if sys.stdout.isatty() else 160)
     nb, nn = df.attrs.get("runs", (1, 1))
     multi = "significant" in df.columns
     title = (f"base: {', '.join(base)}  →  new: {', '.join(new)}   (change = new − base"
-             + (f"; mean of {nb} vs {nn} runs, Welch t-test, Holm, alpha "
-                f"{df.attrs.get('alpha')}" if multi else "") + ")")
+             + (f"; mean of {nb} vs {nn} runs; p: moderated Welch t-test of run totals "
+                f"and per-call medians, Holm, alpha {df.attrs.get('alpha')}" if multi else "")
+             + ")")
     name = "function" if "function" in df.columns else "path"
     if df.empty or (df.status == "same").all() and not (multi and df.significant.any()):
         c.print(title)
         c.print("no change" if not df.empty else "nothing to compare")
         return
-    metrics = df.attrs["metrics"]
+    if rows.attrs.get("closest"):
+        c.print(f"[bold]no significant change[/] (alpha {df.attrs.get('alpha')}, {nb} vs {nn} "
+                f"runs, a time must also move by {human_ns(df.attrs.get('min_delta_ns', 0))}); "
+                f"the {len(rows)} closest row(s), smallest p first:")
+    # the terminal shows the per-call median self time, not the median duration (in -o/--json)
+    metrics = [m for m in df.attrs["metrics"] if m != "median_ns"]
     t = Table(title=title, title_justify="left")
     for col in metrics:
-        t.add_column(col.replace("_ns", ""), justify="right")
+        t.add_column({"median_self_ns": "self/call"}.get(col, col.replace("_ns", "")),
+                     justify="right")
     t.add_column("status")
     if multi:
         t.add_column("p", justify="right")
@@ -413,12 +437,17 @@ def _print_diff(rows, df, base, new):
     t.add_column(name, overflow="fold")
 
     def fmt(m, v):
+        if v != v:
+            return "–"
         return human_ns(int(round(v))) if m.endswith("_ns") else f"{v:g}"
 
     for r in rows.to_dict(orient="records"):
         cells = []
         for m in metrics:
             b, n, d, rel = r[f"base_{m}"], r[f"new_{m}"], r[f"delta_{m}"], r[f"rel_{m}"]
+            if d != d:
+                cells.append(f"{fmt(m, b)} → {fmt(m, n)}")
+                continue
             sign = "+" if d > 0 else ("−" if d < 0 else "±")
             pct = "" if rel in (float("inf"), float("-inf")) or rel != rel else f" {rel:+.0%}"
             style = "red" if d > 0 else ("green" if d < 0 else "dim")

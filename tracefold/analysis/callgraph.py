@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 import pyarrow as pa
 
 from ..schema import CALL, ENTRY, has_stack, kind_is
@@ -92,13 +93,14 @@ class CallGraphBuilder:
     * function-tracer entries (``name`` called from ``caller``): call counts per edge.
     """
 
-    def __init__(self, per_thread: bool = False, group: str | None = None):
+    def __init__(self, per_thread: bool = False, group: str | None = None, hist: bool = False):
         """``per_thread``: nodes per (thread, function), thread = "comm-tid"; ``group``
-        "comm" groups by task name instead (threads of one name together)."""
+        "comm" groups by task name instead (threads of one name together). ``hist``: keep
+        per-call histograms for ``call_medians()``."""
         from .paths import PathAggregator
         self.group = group or ("tid" if per_thread else None)
         self.per_thread = self.group is not None
-        self._calls = PathAggregator(_group_labels(self.group) if self.group else None)
+        self._calls = PathAggregator(_group_labels(self.group) if self.group else None, hist)
         self._ncalls = 0
         self._stack_nodes = {}          # key -> [weight incl, self, samples]
         self._stack_edges = {}          # (a, b) -> [weight, samples]
@@ -183,6 +185,28 @@ class CallGraphBuilder:
                 ed["calls"] += int(a.calls[p])
                 ed["total_ns"] += int(a.dur_ns[p])
         return nodes, edges
+
+    def call_medians(self):
+        """{node key: (median duration, median self time) per call, ns} from the per-call
+        histograms (1 % bins); needs ``hist=True``. Calls of every path of the function."""
+        from .paths import hist_quantile
+        a = self._calls.finish()
+        names = list(a.names)
+        thread = a.thread_of() if self.per_thread else None
+        out = {}
+        for which, pos in (("dur", 0), ("self", 1)):
+            merged: dict = {}
+            for p, (bins, cnt) in a.hists(which).items():
+                nm = a.name[p]
+                if nm < 0:
+                    continue
+                k = (thread[p], names[nm]) if self.per_thread else names[nm]
+                merged.setdefault(k, []).append((bins, cnt))
+            for k, parts in merged.items():
+                b = np.concatenate([x[0] for x in parts])
+                c = np.concatenate([x[1] for x in parts])
+                out.setdefault(k, [np.nan, np.nan])[pos] = hist_quantile(b, c)
+        return {k: tuple(v) for k, v in out.items()}
 
     def graph(self):
         import networkx as nx

@@ -28,9 +28,12 @@ import numpy as np
 import pandas as pd
 
 from .callgraph import CallGraphBuilder
+from ..schema import OFF_CPU_PREFIX
 from .folded import FoldOptions, Folder
 
-CALL_METRICS = ("calls", "total_ns", "self_ns")
+CALL_METRICS = ("calls", "total_ns", "self_ns", "median_ns", "median_self_ns")
+# per-call medians: a function missing from a run has no value there (not 0)
+MEDIAN_METRICS = ("median_ns", "median_self_ns")
 STACK_METRICS = ("samples", "weight", "self_weight")
 
 
@@ -55,30 +58,44 @@ def profile(source, format=None, group: str | None = None, filters=None,
     elif group == "tid":
         fo.tid = True
     folder = Folder(fo)
-    cg = CallGraphBuilder(group=group)
+    cg = CallGraphBuilder(group=group, hist=True)
     for t in _filtered(source, format, filters):
         folder.add(t)
         cg.add(t)
     lines = folder.lines()
     rows, src = cg.report()
     p = Profile(str(source), "stacks" if src == "stacks" else "calls")
+    medians = cg.call_medians() if p.source == "calls" else {}
     for r in rows:
         key = (r["thread"], r["function"]) if "thread" in r else r["function"]
         if p.source == "calls":
-            p.functions[key] = {m: int(r.get(m, 0) or 0) for m in CALL_METRICS}
+            p.functions[key] = {m: int(r.get(m, 0) or 0) for m in CALL_METRICS[:3]}
+            med = medians.get(key, (np.nan, np.nan))
+            p.functions[key].update(median_ns=med[0], median_self_ns=med[1])
         else:
             p.functions[key] = {m: int(r.get(m, 0) or 0) for m in STACK_METRICS}
     for ln in lines:
         k, _, w = ln.rpartition(" ")
         p.folded[k] = int(w)
     if folder.mode == "calls":
+        from .paths import hist_quantile
         a = folder._calls.agg
         names = a.strings()
         for i, nm in enumerate(a.name):
             if nm < 0 or not a.calls[i]:
                 continue
             p.paths[names[i]] = {"calls": int(a.calls[i]), "total_ns": int(a.dur_ns[i]),
-                                 "self_ns": int(a.self_ns[i])}
+                                 "self_ns": int(a.self_ns[i]), "median_ns": np.nan,
+                                 "median_self_ns": np.nan}
+        # per-call medians of a path, from the call graph's aggregator (same paths when the
+        # tasks are not split; with --by the labels differ and paths get no medians)
+        ca = cg._calls.finish()
+        cnames = ca.strings()
+        for which, m in (("dur", "median_ns"), ("self", "median_self_ns")):
+            for q, (bins, cnt) in ca.hists(which).items():
+                e = p.paths.get(cnames[q])
+                if e is not None:
+                    e[m] = hist_quantile(bins, cnt)
     else:
         # stacks: inclusive weight of a path = weight of the stacks that start with it
         for stack, w in p.folded.items():
@@ -114,13 +131,16 @@ NOISE_FLOOR = 0.05     # σ0 on the log scale: run-to-run timing noise of a few 
 MIN_DELTA_NS = 1000
 
 
-def _welch(a: np.ndarray, b: np.ndarray, floor: float = NOISE_FLOOR) -> np.ndarray:
+def _welch(a: np.ndarray, b: np.ndarray, floor: float = NOISE_FLOOR,
+           exact: bool = True) -> np.ndarray:
     """Two-sided moderated Welch t-test p-value per row of (rows, runs) arrays (log values).
 
     Each side's variance gets ``floor**2`` added (the "fudge factor" of SAM, Tusher et al.
     2001): with three runs a side can be nearly identical by chance, and an unmoderated test
     then calls a 1 % difference significant. Rows without variance on either side are decided
-    exactly (equal means: p = 1, else p = 0); NaN with fewer than 2 runs on a side."""
+    exactly (equal means: p = 1, else p = 0) when ``exact`` (counts); times are never
+    decided that way (two sides can agree to the ns by chance: the floor then speaks). Rows
+    with a missing value (NaN) get NaN; NaN with fewer than 2 runs on a side."""
     from scipy import stats
     n = len(a)
     na, nb = a.shape[1], b.shape[1]
@@ -130,8 +150,10 @@ def _welch(a: np.ndarray, b: np.ndarray, floor: float = NOISE_FLOOR) -> np.ndarr
     ma, mb = a.mean(axis=1), b.mean(axis=1)
     p = np.full(n, np.nan)
     flat = (a.max(axis=1) == a.min(axis=1)) & (b.max(axis=1) == b.min(axis=1))
+    missing = np.isnan(a).any(axis=1) | np.isnan(b).any(axis=1)
+    flat &= ~missing & exact
     p[flat] = np.where(a[flat, 0] == b[flat, 0], 1.0, 0.0)
-    r = ~flat
+    r = ~flat & ~missing
     if r.any():
         sa, sb = (va[r] + floor ** 2) / na, (vb[r] + floor ** 2) / nb
         t = (mb[r] - ma[r]) / np.sqrt(sa + sb)
@@ -159,12 +181,20 @@ def compare(base: list[Profile], new: list[Profile], level: str = "function",
     rows = {"key": keys}
 
     def matrix(side, m):
-        return np.array([[getattr(p, attr).get(k, {}).get(m, 0) for p in side] for k in keys],
-                        dtype=np.float64).reshape(len(keys), len(side))
+        miss = np.nan if m in MEDIAN_METRICS else 0
+        return np.array([[getattr(p, attr).get(k, {}).get(m, miss) for p in side]
+                         for k in keys], dtype=np.float64).reshape(len(keys), len(side))
     present_b = np.array([any(k in getattr(p, attr) for p in base) for k in keys], bool)
     present_n = np.array([any(k in getattr(p, attr) for p in new) for k in keys], bool)
     multi = len(base) > 1 and len(new) > 1
     sig_any = np.zeros(len(keys), bool)
+    names = [k[1] if isinstance(k, tuple) else k for k in keys]
+    path_leaf = [str(k).rsplit(";", 1)[-1] for k in names]
+    # off-CPU rows (docs/diff.md): how often the scheduler switched is not the program's
+    # doing (calls never flag them), and being pre-empted is the machine's (never flagged)
+    off_cpu = np.array([n.startswith(OFF_CPU_PREFIX) for n in path_leaf], bool)
+    preempted = np.array([n.startswith(OFF_CPU_PREFIX) and "pre-empted" in n
+                          for n in path_leaf], bool)
     for m in metrics:
         a, b = matrix(base, m), matrix(new, m)
         ma, mb = a.mean(axis=1), b.mean(axis=1)
@@ -178,12 +208,16 @@ def compare(base: list[Profile], new: list[Profile], level: str = "function",
             rows[f"base_{m}_sd"] = a.std(axis=1, ddof=1)
             rows[f"new_{m}_sd"] = b.std(axis=1, ddof=1)
             # on the logarithm: run-to-run noise in timings is multiplicative
-            p = _holm(_welch(np.log1p(np.maximum(a, 0)), np.log1p(np.maximum(b, 0))))
+            p = _holm(_welch(np.log1p(np.maximum(a, 0)), np.log1p(np.maximum(b, 0)),
+                             exact=not m.endswith("_ns")))
             rows[f"p_{m}"] = p
             sig = np.nan_to_num(p, nan=1.0) < alpha
             if m.endswith("_ns"):
-                sig &= np.abs(mb - ma) >= min_delta_ns
-            sig_any |= sig
+                with np.errstate(invalid="ignore"):
+                    sig &= np.abs(mb - ma) >= min_delta_ns
+            else:
+                sig &= ~off_cpu
+            sig_any |= sig & ~preempted
     df = pd.DataFrame(rows)
     if level == "function" and keys and isinstance(keys[0], tuple):
         df.insert(0, "group", [k[0] for k in keys])

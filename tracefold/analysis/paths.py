@@ -15,11 +15,45 @@ import pyarrow.compute as pc
 from ..schema import UNCLOSED
 
 
+HIST_BASE = 1.01      # per-call histograms: bins 1 % wide (a median read from them is within 1 %)
+_LOG_BASE = np.log(HIST_BASE)
+
+
+def hist_bin(v: np.ndarray) -> np.ndarray:
+    """Bin of ns values >= 0: bin 0 holds 0, bin k >= 1 holds [HIST_BASE**(k-1), HIST_BASE**k)."""
+    v = np.maximum(np.asarray(v, np.float64), 0)
+    out = np.zeros(len(v), np.int64)
+    pos = v >= 1
+    out[pos] = np.floor(np.log(v[pos]) / _LOG_BASE).astype(np.int64) + 1
+    return out
+
+
+def hist_value(b: np.ndarray) -> np.ndarray:
+    """A bin's representative ns value (its geometric middle)."""
+    b = np.asarray(b, np.int64)
+    return np.where(b > 0, HIST_BASE ** (b - 0.5), 0.0)
+
+
+def hist_quantile(bins: np.ndarray, counts: np.ndarray, q: float = 0.5) -> float:
+    """Quantile of a histogram {bin: count} (the lower median for an even count)."""
+    if not len(bins) or counts.sum() == 0:
+        return float("nan")
+    o = np.argsort(bins)
+    c = np.cumsum(counts[o])
+    k = int(np.searchsorted(c, q * (c[-1] - 1) + 1 - 1e-9))
+    return float(hist_value(bins[o][min(k, len(c) - 1)]))
+
+
 class PathAggregator:
-    def __init__(self, root_label=None):
+    def __init__(self, root_label=None, hist: bool = False):
         """``root_label(table) -> list[str] | None``: a label per row to put above the
-        call tree (task roots), or None for no task level."""
+        call tree (task roots), or None for no task level. ``hist``: also keep, per path, a
+        histogram of its calls' durations and self times (1 % bins: memory per path, not per
+        call), for per-call medians (``hists()``)."""
         self.root_label = root_label
+        self.hist = hist
+        self._hist_dur: dict = {}             # (path, bin) -> calls
+        self._hist_self: dict = {}
         self.names: dict = {}                 # function name -> id
         self.key_to_path: dict = {}           # (parent path, name id or label) -> path id
         self.parent: list = []                # per path
@@ -154,6 +188,12 @@ class PathAggregator:
         np.add.at(self.self_ns, pt, s)
         np.minimum.at(self.dmin, pt, dt)
         np.maximum.at(self.dmax, pt, dt)
+        if self.hist and len(pt):
+            for store, v in ((self._hist_dur, dt), (self._hist_self, s)):
+                keys, cnt = np.unique(np.stack([pt, hist_bin(v)], axis=1), axis=0,
+                                      return_counts=True)
+                for (a, b), c in zip(keys.tolist(), cnt.tolist()):
+                    store[(a, b)] = store.get((a, b), 0) + c
 
     def finish(self):
         """Fold the calls still open (unclosed: no duration, so no time)."""
@@ -167,6 +207,17 @@ class PathAggregator:
         return self
 
     # ------------------------------------------------------------------ views
+    def hists(self, which: str = "self"):
+        """{path id: (bins, counts)} of the timed calls' self times (``"self"``) or durations
+        (``"dur"``); needs ``hist=True``."""
+        store = self._hist_self if which == "self" else self._hist_dur
+        by: dict = {}
+        for (p, b), c in store.items():
+            by.setdefault(p, ([], []))
+            by[p][0].append(b)
+            by[p][1].append(c)
+        return {p: (np.array(b, np.int64), np.array(c, np.int64)) for p, (b, c) in by.items()}
+
     def strings(self, sep=";"):
         """Folded text of every path ("root;…;leaf"; ';' inside names becomes ':')."""
         names = list(self.names)
