@@ -10,7 +10,8 @@ import pytest
 
 import tracefold
 from conftest import ROOT, run_cli
-from tracefold.analysis.diff import diff_folded, profile
+from tracefold.analysis.diff import diff_folded
+from tracefold.api import profile
 
 PROGRAMS = ROOT / "tests" / "programs"
 needs_uftrace = pytest.mark.skipif(
@@ -145,7 +146,7 @@ DISTURBED = [(FIX / f"{d}.txt.gz", BASE[:2], X4) for d in ("disturbed", "disturb
 
 @pytest.fixture(scope="module")
 def profiles():
-    from tracefold.analysis.diff import profile
+    from tracefold.api import profile
     return {p: profile(p) for p in BASE + X2 + X4}
 
 

@@ -152,12 +152,22 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
     return out
 
 
-def _filtered(source, format, filters):
+def _tables(source, format=None, result: ReadResult | None = None):
+    """Normalized tables of a path, Parquet file, Arrow table or DataFrame."""
+    if isinstance(source, pa.Table):
+        yield source
+        return
+    if hasattr(source, "to_parquet"):            # a pandas DataFrame
+        yield pa.Table.from_pandas(source, schema=SCHEMA, preserve_index=False)
+        return
+    yield from iter_tables(source, format, result=result)
+
+
+def _filtered(source, format, filters, result: ReadResult | None = None):
     """Tables of a path, Parquet file, Arrow table or DataFrame, filtered."""
-    from .analysis.callgraph import _tables
     from .analysis.filters import RowFilter
     rf = RowFilter(filters) if filters is not None and filters.active() else None
-    for t in _tables(source, format):
+    for t in _tables(source, format, result):
         if rf is not None:
             t = rf(t)
         if t.num_rows:
@@ -209,6 +219,15 @@ def report(source, format: str | None = None, per_thread: bool = False, filters=
     return df.reset_index(drop=True)
 
 
+def profile(source, format: str | None = None, group=None, filters=None):
+    """One run's figures for ``diff`` (analysis.diff.Profile): read, filtered, folded by the
+    same code as ``convert -o x.folded``."""
+    from .analysis.diff import profile as _profile
+    res = ReadResult("?", {})
+    return _profile(_filtered(source, format, filters, result=res), str(source), group,
+                    input_lines=lambda: res.stats.get("lines"))
+
+
 def diff(base, new, format: str | None = None, level: str = "function", group=None,
          filters=None, alpha: float = 0.05, sort: str = "impact", min_delta_ns: int = 1000):
     """Compare runs: ``base`` and ``new`` are a trace (path, Parquet, table) or a list of
@@ -216,7 +235,7 @@ def diff(base, new, format: str | None = None, level: str = "function", group=No
     path with ``level="path"``); change = new − base. With several runs per side a row is
     ``significant`` when a figure's p-value is below ``alpha`` (and, for times, it moved by
     ``min_delta_ns`` or more). See analysis/diff.py."""
-    from .analysis.diff import compare, profile, sort_rows
+    from .analysis.diff import compare, sort_rows
     base = base if isinstance(base, (list, tuple)) else [base]
     new = new if isinstance(new, (list, tuple)) else [new]
     pb = [profile(x, format, group, filters) for x in base]

@@ -135,6 +135,10 @@ def convert(
                                    "are merged or left out"),
     palette: str = typer.Option("auto", "--palette", help="svg: auto (kernel / JIT / inlined "
                                 "/ user colours), hot, fs"),
+    perl_quirks: bool = typer.Option(True, "--perl-quirks/--no-perl-quirks", help="folded "
+                                     "(perf): fold as stackcollapse-perf.pl does where it "
+                                     "misreads perf script (docs/outputs.md); --no-perl-quirks "
+                                     "reads those lines right"),
     keep_last: bool = typer.Option(False, "--keep-last", help="folded: keep a last perf sample "
                                    "not ended by a blank line (stackcollapse-perf.pl drops it)"),
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
@@ -151,7 +155,8 @@ def convert(
     flt = _filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
     opts = dict(pid=pid_frames, tid=tid_frames, kernel=kernel, jit=jit, all=all_, addrs=addrs,
                 event_filter=event_filter, weight=weight, source=source, flamechart=flamechart,
-                keep_last=keep_last, absolute_ts=absolute_ts, split=split, title=title,
+                keep_last=keep_last, perl_quirks=perl_quirks, absolute_ts=absolute_ts,
+                split=split, title=title,
                 inverted=inverted, minwidth=minwidth, palette=palette)
     prog, cb = _progress(input)
 
@@ -324,8 +329,8 @@ def diff(
                   "parquet|json|folded|svg", 2)
 
     def go():
-        pb = [D.profile(x, from_, by, flt) for x in base]
-        pn = [D.profile(x, from_, by, flt) for x in new]
+        pb = [api.profile(x, from_, by, flt) for x in base]
+        pn = [api.profile(x, from_, by, flt) for x in new]
         return pb, pn, D.sort_rows(D.compare(pb, pn, level=level, alpha=alpha,
                                              min_delta_ns=min_delta_ns), sort)
     pb, pn, df = _run(go, " ".join(base + new))

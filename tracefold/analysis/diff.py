@@ -47,11 +47,13 @@ class Profile:
     folded: dict = field(default_factory=dict)      # "a;b;c" -> self weight
 
 
-def profile(source, format=None, group: str | None = None, filters=None,
-            fold: FoldOptions | None = None) -> Profile:
-    """One pass over a trace: per-function and per-path figures and its folded stacks.
-    ``group``: None (threads merged), "comm" or "tid" (comm-tid)."""
-    from ..api import _filtered
+def profile(tables, name: str = "?", group: str | None = None,
+            fold: FoldOptions | None = None, input_lines=None) -> Profile:
+    """One pass over a trace's normalized tables (already filtered): per-function and
+    per-path figures and its folded stacks. ``group``: None (threads merged), "comm" or "tid"
+    (comm-tid). ``input_lines``: the input's line count, or a callable giving it once the
+    tables are read (the folded stacks then follow the same rule as ``convert -o x.folded``
+    for a last perf sample without its blank line; tracefold.api.profile passes it)."""
     fo = fold or FoldOptions()
     if group == "comm":
         fo.comm_root = True
@@ -59,12 +61,13 @@ def profile(source, format=None, group: str | None = None, filters=None,
         fo.tid = True
     folder = Folder(fo)
     cg = CallGraphBuilder(group=group, hist=True)
-    for t in _filtered(source, format, filters):
+    for t in tables:
         folder.add(t)
         cg.add(t)
+    folder.finish(input_lines() if callable(input_lines) else input_lines)
     lines = folder.lines()
     rows, src = cg.report()
-    p = Profile(str(source), "stacks" if src == "stacks" else "calls")
+    p = Profile(str(name), "stacks" if src == "stacks" else "calls")
     medians = cg.call_medians() if p.source == "calls" else {}
     for r in rows:
         key = (r["thread"], r["function"]) if "thread" in r else r["function"]

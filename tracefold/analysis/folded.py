@@ -37,6 +37,7 @@ class FoldOptions:
     flamechart: bool = False    # time order, nothing merged
     keep_last: bool = False     # keep a last perf sample not ended by a blank line
     comm_root: bool = False     # calls: task name as root frame (stacks always have it)
+    perl_quirks: bool = True    # perf: fold as stackcollapse-perf.pl does where it misreads
 
     def __post_init__(self):
         if self.all:
@@ -52,12 +53,22 @@ _GO_METHOD = re.compile(r"\.\(.*\)\.")
 _ARG_LIST = re.compile(r"\((?!anonymous namespace\)).*")
 _JIT_MAP = re.compile(r"/tmp/perf-\d+\.map")
 _KERNEL_DSO = re.compile(r"^\[|vmlinux$")
+_PERL_FRAME = re.compile(r"(.+) \((.*)\)")
+_PERL_OFFSET = re.compile(r"\+0x[\da-f]+$")
 
 
 def tidy_perf_frame(sym: str, dso: str | None, addr: str | None, java: bool,
                     o: FoldOptions) -> str:
     """One perf callchain frame → its folded frame(s) ("a;b_[i]" for JIT inline chains
     "a->b"), or "" when stackcollapse-perf.pl leaves the frame out."""
+    if o.perl_quirks and dso and "(" in dso:
+        # the script splits "addr sym (dso)" at the last " (" followed by ")": a DSO such as
+        # "/memfd:sealed-91 (deleted)" leaves "sym (/memfd:sealed-91" as the symbol
+        m = _PERL_FRAME.match(f"{sym} ({dso})")
+        if m:
+            sym, dso = _PERL_OFFSET.sub("", m.group(1)), m.group(2)
+    elif not o.perl_quirks and dso and dso.endswith(" (deleted)"):
+        dso = dso[:-len(" (deleted)")]
     if sym.startswith("("):
         return ""
     if sym == "":
@@ -211,10 +222,14 @@ class Folder:
                            f"(--event-filter)"] += dropped
                 t = t.filter(keep)
                 perf = perf.filter(keep)
+        if o.perl_quirks:
+            t, perf = self._perl_headers(t, perf)
         n = len(t)
         if not n:
             return
         roots = root_labels(t, o, default_comm=True)
+        if o.perl_quirks and self._perl_roots is not None:
+            roots = pc.if_else(pc.is_valid(self._perl_roots), self._perl_roots, roots)
         java = pc.equal(roots, "java").to_numpy(zero_copy_only=False)
         perf_np = perf.to_numpy(zero_copy_only=False)
         stack = t.column("stack").combine_chunks()
@@ -251,6 +266,39 @@ class Folder:
         g = pa.table({"k": key, "w": w}).group_by("k").aggregate([("w", "sum")])
         for k, v in zip(g.column("k").to_pylist(), g.column("w_sum").to_pylist()):
             self.counts[k] += v
+
+    _perl_roots = None
+
+    def _perl_headers(self, t, perf):
+        """Samples whose header stackcollapse-perf.pl reads differently (the perf reader put
+        its view in ``fields``: perl_comm / perl_pid / perl_tid, or perl_skip): their root frame
+        becomes the script's, and the samples it does not see are left out."""
+        self._perl_roots = None
+        f = t.column("fields")
+        if f.null_count == len(t):
+            return t, perf
+        skip = pc.is_valid(pc.map_lookup(f, "perl_skip", "first"))
+        if pc.any(skip).as_py():
+            n = pc.sum(skip).as_py()
+            self.notes["perf samples left out as stackcollapse-perf.pl does (a header it "
+                       "cannot read; --no-perl-quirks keeps them)"] += n
+            keep = pc.invert(skip)
+            t, perf = t.filter(keep), perf.filter(keep)
+            f = t.column("fields")
+        comm = pc.map_lookup(f, "perl_comm", "first")
+        if comm.null_count == len(comm):
+            return t, perf
+        o = self.o
+        pid = pc.map_lookup(f, "perl_pid", "first")
+        tid = pc.map_lookup(f, "perl_tid", "first")
+        if o.tid:
+            lab = pc.binary_join_element_wise(comm, "-", pid, "/", tid, "")
+        elif o.pid:
+            lab = pc.binary_join_element_wise(comm, "-", pid, "")
+        else:
+            lab = comm
+        self._perl_roots = pc.replace_substring(lab, " ", "_")
+        return t, perf
 
     def _fragments(self, frames, dso, addr, java, perf) -> pa.Array:
         """Folded text of each frame (tidied once per distinct frame)."""

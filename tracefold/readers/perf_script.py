@@ -108,7 +108,7 @@ class PerfScriptReader(Reader):
             else:
                 st.skip("header/comment")
                 self._header(res[1].get("hash_text", ""))
-        return self._samples(matched, line_nos)
+        return self._samples(matched, line_nos, lines)
 
     def _headers(self, sub):
         """Sample header lines: the head (comm, pid/tid, cpu, time) with its tail captured as
@@ -138,7 +138,7 @@ class PerfScriptReader(Reader):
         if m:
             self.stats.header.setdefault(m.group(1), m.group(2).strip())
 
-    def _samples(self, matched, line_nos):
+    def _samples(self, matched, line_nos, lines=None):
         """Headers + frames → one row per sample, stacks built with Arrow list offsets."""
         st = self.stats
         if "sample_header" not in matched:
@@ -195,14 +195,56 @@ class PerfScriptReader(Reader):
             (cols["stack"], cols["stack_addr"], cols["stack_dso"]), offsets, counts = \
                 grouped_lists(n, owner, (sym, addr, dso), reverse=True)
             cols["name"] = _leaf(cols["stack"], offsets, counts)
+        fields = None
         if cols["text"].null_count < n:
             payload = _np(cols["text"])
             event = _np(cols["event"])
-            cols["fields"] = [parse_fields(event[i].split(":")[-1], payload[i]) if payload[i]
-                              else None for i in range(n)]
+            fields = [parse_fields(event[i].split(":")[-1], payload[i]) if payload[i]
+                      else None for i in range(n)]
+        if lines is not None:
+            fields = self._perl_view(cols, lines.take(pa.array(hidx)), fields)
+        if fields is not None:
+            cols["fields"] = fields
         cols["format"] = repeat(self.format, n, FORMAT_T)
         cols["kind"] = repeat(SAMPLE, n, FORMAT_T)
         return make_table(cols, n)
+
+    # stackcollapse-perf.pl's sample header: the first "<spaces>digits[/digits]<spaces>" ends
+    # the comm. It reads "comm -1 [001] t: 250000 ev:" as comm "comm -1 [001] t:" with pid
+    # 250000, and a header without such a number (pid -1, no period) not at all.
+    _PERL_HEADER = re.compile(r"^(\S.+?)\s+(\d+)/*(\d+)*\s+")
+    _PERL_SUSPECT = r"\s\d"
+
+    def _perl_view(self, cols, headers, fields):
+        """Where stackcollapse-perf.pl parses a header differently from us (negative pid/tid, a
+        comm holding " 12 "), its view goes into ``fields``: ``perl_comm``, ``perl_pid``,
+        ``perl_tid``, or ``perl_skip`` when it does not see a sample there; the folded writer
+        uses it to match the script (docs/outputs.md, --no-perl-quirks)."""
+        neg = pc.or_(pc.fill_null(pc.less(cols["tid"], 0), False),
+                     pc.fill_null(pc.less(cols["pid"], 0), False))
+        odd = pc.or_(neg, pc.fill_null(pc.match_substring_regex(cols["comm"], self._PERL_SUSPECT),
+                                       False))
+        if not pc.any(odd).as_py():
+            return fields
+        idx = np.flatnonzero(odd.to_numpy(zero_copy_only=False))
+        comm, pid, tid = cols["comm"], cols["pid"], cols["tid"]
+        out = list(fields) if fields is not None else [None] * len(comm)
+        for i in idx.tolist():
+            text = headers[i].as_py()
+            m = self._PERL_HEADER.match(text)
+            if m is None:
+                view = [("perl_skip", "1")]
+            else:
+                pc_, pp, pt = m.group(1), m.group(2), m.group(3)
+                if not pt:
+                    pt, pp = pp, "?"
+                ours = (comm[i].as_py(), str(pid[i].as_py() if pid[i].is_valid else "?"),
+                        str(tid[i].as_py()))
+                if (pc_, pp, pt) == ours:
+                    continue
+                view = [("perl_comm", pc_), ("perl_pid", pp), ("perl_tid", pt)]
+            out[i] = (out[i] or []) + view
+        return out
 
     def _header_columns(self, hl, c):
         n = len(hl)
