@@ -45,7 +45,13 @@ FS = GOLDEN / "fs"
     ("nvme_queue_rq [nvme]", "driver", ""),
     ("scsi_queue_rq", "driver", ""),
     ("_raw_spin_lock", "other", "locking"),
-    ("__schedule", "other", "scheduling"),
+    ("__schedule", "sched", "scheduler"),
+    ("trigger_load_balance", "sched", "scheduler"),
+    ("__common_interrupt", "irq", "interrupts"),
+    ("clockevents_program_event", "irq", "interrupts"),
+    ("hrtimer_interrupt", "irq", "interrupts"),
+    ("__do_softirq", "irq", "interrupts"),
+    ("update_io_ticks", "block", ""),
     ("rcu_read_unlock_strict", "other", "rcu"),
     ("crc32c_pcl_intel_update [crc32c_intel]", "other", "crypto"),
     ("__x64_sys_openat", "syscall", ""),
@@ -117,6 +123,8 @@ def test_what_each_input_allows():
     kinds = {p.name: tracefold.fs(p).kind for p in FS.iterdir() if ".txt" in p.name
              and not p.name.endswith(".json")}
     assert kinds == {"vm-ftrace-graph-hello.txt": "calls", "vm-uftrace-K-hello.txt": "calls",
+                     "vm-ftrace-graph-vfs_fsync_range.txt.gz": "calls",
+                     "vm-ftrace-graph-submit_bio.txt": "calls",
                      "vm-perf-io.txt.gz": "samples",
                      "vm-ftrace-function-stack.txt": "stack traces"}
     res = tracefold.fs(FS / "vm-perf-io.txt.gz")
@@ -220,3 +228,33 @@ def test_layer_stacks_streamed_equal_the_layer_tree():
         got = tracefold.fs(src).layer_stacks
         assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}
         assert not tracefold.fs(src).layer_rows          # not kept unless asked
+
+
+@pytest.mark.parametrize("trace,op,layers", [
+    ("vm-ftrace-graph-vfs_fsync_range.txt.gz", "vfs_fsync_range",
+     {"vfs", "pagecache", "fs", "block", "irq", "sched"}),
+    ("vm-ftrace-graph-submit_bio.txt", "submit_bio", {"block", "irq", "sched"}),
+])
+def test_graph_rooted_below_the_syscall(trace, op, layers, tmp_path):
+    """set_graph_function=vfs_fsync_range / submit_bio (VM lab, tests/golden/fs/lab): no
+    syscall in the trace, so the operation is the outermost file-system-layer call; its time
+    is split by layer as for a syscall, exactly; interrupts and the scheduler inside it are
+    layers of their own."""
+    res = tracefold.fs(FS / trace)
+    assert res.roots == "operation" and res.instances
+    assert {i["syscall"] for i in res.instances} == {op}
+    for inst in res.instances:
+        if inst["dur_ns"] is not None and not inst["unclosed"]:
+            assert sum(inst["layers"].values()) == inst["dur_ns"]
+    (row,) = summarize(res)
+    assert layers <= set(row["layers"])
+    assert "other" not in row["layers"] or row["share"]["other"] < 0.05
+    for fn in ("__common_interrupt", "clockevents_program_event", "trigger_load_balance",
+               "update_io_ticks", "hrtimer_interrupt"):
+        assert fn not in res.unknown
+    p = run_cli("fs", FS / trace)
+    assert p.returncode == 0 and op.encode() in p.stdout and b"no syscall" not in p.stdout
+    p = run_cli("fs", FS / trace, "-o", tmp_path / "l.folded")
+    lines = (tmp_path / "l.folded").read_text().splitlines()
+    assert lines and all(ln.startswith(op) for ln in lines)
+    assert any(";irq" in ln for ln in lines)

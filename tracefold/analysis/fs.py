@@ -32,8 +32,11 @@ import pyarrow as pa
 from ..schema import CALL, has_stack, kind_is
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "rules" / "fs_layers.toml"
-LAYERS = ("syscall", "vfs", "security", "path", "pagecache", "fs", "block", "driver", "other",
-          "unknown")
+LAYERS = ("syscall", "vfs", "security", "path", "pagecache", "fs", "block", "driver", "irq",
+          "sched", "other", "unknown")
+# a trace rooted below the syscall (set_graph_function=vfs_fsync_range, ext4_*, submit_bio …):
+# an outermost call in one of these layers is an operation of its own
+OP_LAYERS = ("vfs", "path", "pagecache", "fs", "block", "driver", "security")
 _CLONE = re.compile(r"(?:\.(?:isra|constprop|part|cold|lto_priv|llvm)(?:\.\d+)?)+$")
 _MODULE = re.compile(r"^(.*?)\s+\[([\w.-]+)\]$")
 
@@ -146,6 +149,7 @@ class FsResult:
     layer_rows: list = field(default_factory=list)      # layer-run tree (calls) for exports
     layer_stacks: Counter = field(default_factory=Counter)   # folded layer stacks
     notes: Counter = field(default_factory=Counter)
+    roots: str = "syscall"                      # syscall | operation (no syscall in the trace)
 
 
 class FsAnalyzer:
@@ -161,6 +165,7 @@ class FsAnalyzer:
         self.r = FsResult("", "")
         self._open = {}          # line of an open call -> (instance, layer label, run line)
         self._ninst = 0
+        self._stacks_of = {"syscall": self.r.layer_stacks, "op": Counter()}
 
     def add(self, t: pa.Table):
         import pyarrow.compute as pc
@@ -192,13 +197,25 @@ class FsAnalyzer:
             par = self._open.get(parent) if parent is not None else None
             if par is None:
                 sc = R.syscall(name)
-                if sc is None:
-                    if dur is not None:
-                        res.outside += dur
-                    continue
-                inst = self._new_instance(sc, cols, i)
-                layer, label, pkey = "syscall", sc, None
-                run = self._run(cols, i, sc, None, name)
+                if sc is not None:
+                    inst = self._new_instance(sc, cols, i, "syscall")
+                    layer, label, pkey = "syscall", sc, None
+                    run = self._run(cols, i, sc, None, name, "syscall")
+                else:
+                    layer, tag = R.layer(name)
+                    # only a call with nothing around it (not a user function of uftrace
+                    # -K that happens to be named like one, fputs under rcall)
+                    if layer not in OP_LAYERS or parent is not None:
+                        if dur is not None:
+                            res.outside += dur
+                        continue
+                    # no syscall above it: the operation is this function (docs/fs.md)
+                    op = R.split(name)[0]
+                    inst = self._new_instance(op, cols, i, "op")
+                    label, pkey = op, None
+                    run = self._run(cols, i, op, None, name, "op")
+                    if layer == "fs" and tag:
+                        inst["fs"][tag] += 1
             else:
                 inst, plabel, prun, pkey, _ = par
                 layer, tag = R.layer(name)
@@ -209,7 +226,7 @@ class FsAnalyzer:
                     if fn is not None and len(fn) < 8 and name not in fn:
                         fn.append(name)
                 else:
-                    run = self._run(cols, i, label, prun, name)
+                    run = self._run(cols, i, label, prun, name, inst["kind"])
                 if layer == "fs" and tag:
                     inst["fs"][tag] += 1
                 if layer == "unknown":
@@ -228,16 +245,17 @@ class FsAnalyzer:
             last = cols["line"][-1]
             self._open = {k: v for k, v in self._open.items() if v[4] is None or v[4] > last}
 
-    def _run(self, cols, i, label, parent_run, name):
+    def _run(self, cols, i, label, parent_run, name, kind):
         """A run of same-layer calls: [line, folded path, duration, row index, functions].
         Its self time goes to its layer stack as it is found: + its duration, − from the run
-        around it."""
+        around it. ``kind``: "syscall" or "op" (kept apart until result() chooses)."""
         dur = cols["dur_ns"][i]
         path = label if parent_run is None else parent_run[1] + ";" + label
+        stacks = self._stacks_of[kind]
         if dur is not None:
-            self.r.layer_stacks[path] += dur
+            stacks[path] += dur
             if parent_run is not None and parent_run[2] is not None:
-                self.r.layer_stacks[parent_run[1]] -= dur
+                stacks[parent_run[1]] -= dur
         row = fn = None
         if self.keep_rows:
             fn = [name]
@@ -245,13 +263,13 @@ class FsAnalyzer:
                 line=cols["line"][i], name=label, ts_ns=cols["ts_ns"][i], dur_ns=dur,
                 parent_line=None if parent_run is None else parent_run[0], tid=cols["tid"][i],
                 pid=cols["pid"][i], comm=cols["comm"][i], cpu=cols["cpu"][i],
-                status=cols["status"][i], fn=fn))
+                status=cols["status"][i], fn=fn, kind=kind))
             row = len(self.r.layer_rows) - 1
         return [cols["line"][i], path, dur, row, fn]
 
-    def _new_instance(self, sc, cols, i):
+    def _new_instance(self, sc, cols, i, kind="syscall"):
         self._ninst += 1
-        inst = {"id": self._ninst, "syscall": sc, "line": cols["line"][i],
+        inst = {"id": self._ninst, "syscall": sc, "kind": kind, "line": cols["line"][i],
                 "tid": cols["tid"][i], "comm": cols["comm"][i], "ts_ns": cols["ts_ns"][i],
                 "dur_ns": cols["dur_ns"][i], "layers": Counter(), "fs": Counter(),
                 "unclosed": 0, "status": cols["status"][i]}
@@ -335,10 +353,29 @@ class FsAnalyzer:
                 fs[tag] += w
             res.layer_stacks[";".join(labels)] += w
 
+    def _choose_roots(self):
+        """Operations rooted below the syscall count only where the trace has no syscall
+        at all (set_graph_function=vfs_fsync_range …); otherwise their calls are outside
+        any syscall, as before."""
+        res = self.r
+        ops = [i for i in res.instances if i.get("kind") == "op"]
+        if not ops:
+            return
+        if any(i.get("kind") == "syscall" for i in res.instances):
+            res.instances = [i for i in res.instances if i.get("kind") != "op"]
+            res.outside += sum(i["dur_ns"] or 0 for i in ops)
+            res.layer_rows = [r for r in res.layer_rows if r.get("kind") != "op"]
+            return
+        res.layer_stacks.update(self._stacks_of["op"])
+        res.notes["no syscall in the trace: operations are the outermost calls of a "
+                  "file-system layer (vfs, fs, page cache, block …)"] += len(ops)
+        res.roots = "operation"
+
     # ------------------------------------------------------------------ result
     def result(self) -> FsResult:
         res = self.r
         res.kind = self.kind or "calls"
+        self._choose_roots()
         res.figure = {"calls": "ns", "syscall events": "ns", "samples": "weight",
                       "stack traces": "count"}[res.kind]
         if res.kind == "syscall events" and getattr(self, "_enter", None):

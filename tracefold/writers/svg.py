@@ -28,7 +28,7 @@ PAD_X = 10
 KIND_SUFFIX = {"_[k]": "kernel", "_[j]": "jit", "_[i]": "inlined"}
 FS_COLORS = {"syscall": "#a6cee3", "vfs": "#1f78b4", "security": "#b2df8a", "path": "#33a02c",
              "pagecache": "#fb9a99", "block": "#fdbf6f", "driver": "#ff7f00",
-             "other": "#cab2d6", "unknown": "#dddddd", "fs": "#e31a1c"}
+             "irq": "#6a3d9a", "sched": "#b15928", "other": "#cab2d6", "unknown": "#dddddd", "fs": "#e31a1c"}
 
 
 class Node:
