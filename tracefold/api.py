@@ -21,8 +21,10 @@ class ReadResult:
 
 
 def iter_tables(path, format: str | None = None, progress: Callable[[int], None] | None = None,
-                result: ReadResult | None = None) -> Iterator[pa.Table]:
-    """Stream the normalized table of one input as a sequence of Arrow tables (one per chunk)."""
+                result: ReadResult | None = None, chunk_bytes: int | None = None
+                ) -> Iterator[pa.Table]:
+    """Stream the normalized table of one input as a sequence of Arrow tables (one per chunk
+    of about ``chunk_bytes`` of text, 4 MB by default; the result never depends on it)."""
     if str(path) == "-":
         # stdin is read twice (format sniffing, then parsing): spool it to a temporary file
         import shutil
@@ -32,7 +34,7 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
             shutil.copyfileobj(sys.stdin.buffer, tmp)
             tmp.flush()
             try:
-                yield from iter_tables(tmp.name, format, progress, result)
+                yield from iter_tables(tmp.name, format, progress, result, chunk_bytes)
             except InputError as e:
                 raise InputError("<stdin>", e.message, e.line) from None
         return
@@ -42,7 +44,7 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
     fmt = format or readers.guess_format(path)
     reader = readers.get_reader(fmt)(path)
     order = _InputOrder()
-    for chunk in iter_chunks(path, hold=reader.hold, progress=progress):
+    for chunk in iter_chunks(path, hold=reader.hold, chunk_bytes=chunk_bytes, progress=progress):
         t = order.push(reader.process(chunk), reader.open_min_line())
         if t is not None and t.num_rows:
             reader.stats.add_table(t)

@@ -97,7 +97,7 @@ def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
                     continue
                 if hold is not None and len(buf) < max(8 * chunk_bytes, 4 << 20):
                     # a held line (stack frame, continuation) goes with the line before it
-                    while cut > 0 and hold(buf[cut:cut + 200]):
+                    while cut > 0 and hold(buf[cut:cut + 1024]):
                         cut = buf.rfind(b"\n", 0, cut - 1) + 1
                     if cut <= 0:
                         carry = buf

@@ -239,8 +239,14 @@ class Reader:
                 tuple(sym for g, sym in columns if seen[g] == n and sym in may_require))
 
     def hold(self, next_line_start: bytes) -> bool:
-        """True when the line starting with these bytes must stay in the previous chunk."""
-        return False
+        """True when the line starting with these bytes must stay with the line before it
+        (the chunk is cut before both). By default: a line of no shape of the grammar — the
+        continuation of a multi-line message, or garbage that stays unrecognized wherever it
+        goes — so that a chunk boundary never separates a message from its continuation."""
+        first = next_line_start.split(b"\n", 1)[0].rstrip(b"\r")
+        if not first.strip():
+            return False
+        return not self.some_shape(first.decode("utf-8", "replace"))
 
     # ------------------------------------------------------------------ fast path
     def fast(self, lines: pa.Array, rule: str, opaque: tuple = (), capture: tuple = (),

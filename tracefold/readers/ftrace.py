@@ -54,7 +54,8 @@ class FtraceReader(Reader):
 
     def hold(self, b: bytes) -> bool:
         # frame lines, and the stack-trace marker that owns them, stay with the event before
-        return b.lstrip(b" \t").startswith(b"=>") or b"stack trace" in b.split(b"\n", 1)[0]
+        return b.lstrip(b" \t").startswith(b"=>") or b"stack trace" in b.split(b"\n", 1)[0] \
+            or super().hold(b)
 
     # ------------------------------------------------------------------ chunks
     def process(self, chunk):

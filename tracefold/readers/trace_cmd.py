@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import ENTRY, FORMAT_T, repeat
+from ..schema import MARKER, ENTRY, FORMAT_T, repeat
 from . import graph as G
 from .base import decimal_text_ns, np_of as _np, null_if_empty
 from .ftrace import _EVENT_COLUMNS, FtraceReader
@@ -227,7 +227,20 @@ class TraceCmdReader(FtraceReader):
 
     def other_rare(self, line, rule, f, rows):
         st = self.stats
-        if rule == "cpus_line":
+        if rule == "dropped_events":
+            # like ftrace's "[LOST N EVENTS]", sometimes without the number
+            cpu = int(f["drop_cpu"])
+            cnt = int(f["drop_count"]) if f.get("drop_count") else None
+            st.event_lines += 1
+            if cnt is None:
+                st.warnings["CPU buffers that dropped events without saying how many"] += 1
+            else:
+                st.lost_events += cnt
+            self._losts.append((line, cpu))
+            rows.append({"line": line, "kind": MARKER, "event": "lost_events",
+                         "name": "lost_events", "cpu": cpu, "weight": cnt,
+                         "fields": [("count", str(cnt) if cnt is not None else "unknown")]})
+        elif rule == "cpus_line":
             st.skip("header")
             st.header["cpus"] = int(f["cpus"])
         elif rule == "version_line":

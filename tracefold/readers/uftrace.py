@@ -68,9 +68,6 @@ class UftraceReader(FtraceReader):
                 none += 1
         return max(0.85 * bar / len(content), 0.5 * none / len(content))
 
-    def hold(self, b: bytes) -> bool:
-        return False
-
     SPLIT = {"replay_line": ('"]"', "BAR")}
 
     _COLUMN_SYMBOLS = {"DURATION": "duration", "TID": "tid_col", "ADDRESS": "ADDRESS",

@@ -49,6 +49,7 @@ except ImportError:     # pragma: no cover
         return json.dumps(o, ensure_ascii=False, separators=(",", ":"))
 
 SYNTH_TID = 1 << 30         # base of synthetic thread ids (per-CPU tracks)
+LOST_TID = SYNTH_TID + (1 << 20)    # per-CPU "lost events" tracks
 COLS = ["line", "kind", "event", "name", "ts_ns", "dur_ns", "pid", "tid", "comm", "cpu",
         "parent_line", "stack", "stack_dso", "args", "retval", "fields", "text", "weight",
         "status", "caller", "format"]
@@ -200,6 +201,8 @@ class ChromeWriter(Writer):
             self.tracks[key].cap = int(np.median(g))
         self._names = {}            # (pid, tid) -> thread name
         self._pnames = {}           # pid -> process name
+        self._cpu_last = {}         # cpu -> time of its last event so far
+        self._lost_open = {}        # cpu -> (gap start, count, line) until its next event
         self._files = []
         self._open_file()
         pf = pq.ParquetFile(self._spool.name)
@@ -207,6 +210,8 @@ class ChromeWriter(Writer):
             self._rows(pf.read_row_group(i))
         for key, tr in self.tracks.items():
             self._close_all(key, tr)
+        for cpu, gap in sorted(self._lost_open.items()):
+            self._lost_slice(cpu, gap, None)
         self._close_file(last=True)
         self._spool.close()
 
@@ -303,12 +308,55 @@ class ChromeWriter(Writer):
             ts = cols["ts_ns"][i]
             if ts is not None:
                 self._maybe_split(ts)
+                if cpu is not None:
+                    self._cpu_seen(cpu, ts)
+            if kind == MARKER and cols["event"][i] == "lost_events" and cpu is not None:
+                self._lost(cpu, cols, i)
+                continue
             if kind == CALL:
                 self._call(key, tr, cols, i)
             elif kind == SAMPLE:
                 self._sample(key, tr, cols, i)
             else:
                 self._instant(key, tr, cols, i, kind)
+
+    # lost events: a gap on that CPU ---------------------------------------
+    def _lost(self, cpu, c, i):
+        """"[LOST N EVENTS]" / "[EVENTS DROPPED]" on a CPU: events are missing between that
+        CPU's last event before the marker and its next one. That span becomes a slice on the
+        CPU's "lost events" track (an instant where one side is unknown)."""
+        count = c["weight"][i]
+        prev = self._lost_open.pop(cpu, None)
+        if prev is not None:          # two markers in a row: one gap
+            count = (prev[1] or 0) + (count or 0) if (prev[1] or count) else None
+        self._lost_open[cpu] = (self._cpu_last.get(cpu), count, c["line"][i])
+
+    def _cpu_seen(self, cpu, ts):
+        self._cpu_last[cpu] = ts
+        if self._lost_open:
+            gap = self._lost_open.pop(cpu, None)
+            if gap is not None:
+                self._lost_slice(cpu, gap, ts)
+
+    def _lost_slice(self, cpu, gap, end):
+        start, count, line = gap
+        key = (0, LOST_TID + cpu)
+        self._names[key] = f"CPU {cpu} lost events"
+        self._used_tracks.add(key)
+        name = f"lost events ({count})" if count is not None else "lost events (count unknown)"
+        args = {"count": count, "cpu": cpu, "line": line}
+        at = start if start is not None else end
+        if at is None:
+            self.notes["lost-event markers without any time on their CPU (left out)"] += 1
+            return
+        self.notes["lost-event gaps marked on their CPU"] += 1
+        if start is None or end is None or end <= start:
+            self._event(f'"ph":"i","s":"t","cat":"lost","name":{_dumps(name)},"pid":0,'
+                        f'"tid":{key[1]},"ts":{us(at - self.base)},"args":{_dumps(args)}')
+            return
+        self._event(f'"ph":"X","cat":"lost","name":{_dumps(name)},"pid":0,"tid":{key[1]},'
+                    f'"ts":{us(start - self.base)},"dur":{us(end - start)},'
+                    f'"args":{_dumps(args)}')
 
     def _call(self, key, tr, c, i):
         ts, dur, status = c["ts_ns"][i], c["dur_ns"][i], c["status"][i]
