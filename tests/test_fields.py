@@ -39,3 +39,35 @@ def test_fields(name, body, want):
     got = dict(parse_fields(name, body))
     for k, v in want.items():
         assert got.get(k) == v, (k, got)
+
+
+def test_pandas_dtypes_do_not_depend_on_the_file():
+    """tracefold.read(): the same dtypes for every input (docs/schema.md), integers stay
+    integers where values are missing, and ns beyond 2^53 survive."""
+    import pandas as pd
+    from conftest import GOLDEN, ROOT
+    import tracefold
+    inputs = sorted(p for p in GOLDEN.rglob("*") if p.is_file() and (
+        p.name.endswith((".txt", ".txt.gz")) and "expected" not in p.name))
+    inputs += sorted((ROOT / "samples").glob("*.txt"))
+    assert len(inputs) > 20
+    want = None
+    for p in inputs:
+        d = tracefold.read(p)
+        dt = dict(d.dtypes.astype(str))
+        want = want or dt
+        assert dt == want, p
+    for c in ("line", "end_line", "ts_ns", "ts_res_ns", "dur_ns", "dur_res_ns", "pid", "tid",
+              "parent_line", "weight"):
+        assert want[c] == "Int64", c
+    assert want["cpu"] == want["depth"] == "Int32"
+    assert want["kind"] == want["format"] == want["status"] == "category"
+    # a timestamp beyond 2^53 ns next to a missing one keeps its nanoseconds
+    import pyarrow as pa
+    t = tracefold.read_arrow(GOLDEN / "uftrace-diff" / "base-01.txt.gz").slice(0, 3)
+    ts = pa.array([2**53 + 1, None, 2**62 + 3], pa.int64())
+    t = t.set_column(t.schema.get_field_index("ts_ns"), "ts_ns", ts)
+    d = tracefold.api.to_pandas(t)
+    assert d.ts_ns.dtype == pd.Int64Dtype() and d.pid.dtype == pd.Int64Dtype()
+    assert d.ts_ns[0] == 2**53 + 1 and d.ts_ns[2] == 2**62 + 3 and d.ts_ns.isna()[1]
+    assert d.pid.isna().all()

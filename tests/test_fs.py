@@ -47,6 +47,8 @@ FS = GOLDEN / "fs"
     ("_raw_spin_lock", "other", "locking"),
     ("__schedule", "sched", "scheduler"),
     ("trigger_load_balance", "sched", "scheduler"),
+    ("linux:schedule", "sched", "scheduler"),           # uftrace's off-CPU spans
+    ("linux:schedule (pre-empted)", "sched", "scheduler"),
     ("__common_interrupt", "irq", "interrupts"),
     ("clockevents_program_event", "irq", "interrupts"),
     ("hrtimer_interrupt", "irq", "interrupts"),

@@ -116,8 +116,19 @@ def read_arrow(path, format: str | None = None) -> pa.Table:
 
 
 def read(path, format: str | None = None):
-    """The normalized call-event table of a trace file as a pandas DataFrame."""
-    return read_arrow(path, format).to_pandas()
+    """The normalized call-event table of a trace file as a pandas DataFrame. The dtypes do
+    not depend on the file (docs/schema.md): integer columns are pandas' nullable ``Int64`` /
+    ``Int32`` (a missing value is ``pd.NA``, never a float NaN that loses nanoseconds beyond
+    2^53), ``format`` / ``kind`` / ``status`` are ``category``, the other columns ``object``."""
+    return to_pandas(read_arrow(path, format))
+
+
+def to_pandas(table: pa.Table):
+    """A normalized Arrow table as a DataFrame with the dtypes of ``read()``."""
+    import pandas as pd
+    ints = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
+    table = table.cast(SCHEMA) if table.schema != SCHEMA else table
+    return table.to_pandas(types_mapper=ints.get)
 
 
 def info(path, format: str | None = None) -> dict:

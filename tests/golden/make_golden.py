@@ -29,7 +29,8 @@ def info(path):
 
 
 def inputs():
-    for fmt_dir in sorted(p for p in HERE.iterdir() if p.is_dir()):
+    from tracefold.readers import READERS        # one folder per reader; fs/ etc. have their own
+    for fmt_dir in sorted(p for p in HERE.iterdir() if p.is_dir() and p.name in READERS):
         for f in sorted(fmt_dir.glob("*.txt")):
             yield f
 
