@@ -4,6 +4,8 @@ function_graph recording whose report had 708 such lines) are counted in `info` 
 gap on that CPU in the Chrome JSON."""
 import json
 
+import pandas as pd
+
 import tracefold
 from conftest import GOLDEN, run_cli
 from tracefold.analysis.check import check_file
@@ -20,7 +22,7 @@ def test_dropped_events_are_counted():
     m = t[t.event == "lost_events"]
     assert sorted(m.line) == [57, 3885, 3969, 4056]
     assert list(m.cpu) == [0, 0, 0, 1]
-    assert [x if x == x else None for x in m.weight] == [None, 43685, 2628, None]
+    assert [None if pd.isna(x) else x for x in m.weight] == [None, 43685, 2628, None]
 
 
 def test_chrome_marks_the_gap_on_its_cpu(tmp_path):

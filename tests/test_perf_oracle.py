@@ -2,6 +2,7 @@
 (../shared/generated/perf-cpuloop): every sample, its task, time and whole callchain."""
 import json
 
+import pandas as pd
 import pytest
 
 import tracefold
@@ -23,7 +24,7 @@ def test_samples_equal_perf_json(script, js):
     assert len(t) == len(want)
     inlined_frames = 0
     for (_, r), w in zip(t.iterrows(), want):
-        assert (r.pid if r.pid == r.pid else r.tid) == w["pid"] or r.tid == w["tid"]
+        assert (r.tid if pd.isna(r.pid) else r.pid) == w["pid"] or r.tid == w["tid"]
         assert r.tid == w["tid"] and r.comm == w["comm"]
         # perf script prints µs; the JSON has the ns timestamp
         assert r.ts_ns == w["timestamp"] // 1000 * 1000 and r.ts_res_ns == 1000
