@@ -117,3 +117,17 @@ def test_report_sorting_filters_and_json():
     assert len(rows) == 3 and rows[0]["self_weight"] >= rows[1]["self_weight"]
     p = run_cli("report", UFTRACE, "--sort", "nonsense")
     assert p.returncode == 2 and b"cannot sort" in p.stderr and b"Traceback" not in p.stderr
+
+
+def test_graph_files_do_not_depend_on_hash_seed(tmp_path):
+    """Node and edge order come from the trace, not from Python's string hashing: two runs
+    with different PYTHONHASHSEED write the same bytes (found by the signal tests)."""
+    from conftest import ROOT, run_cli
+    src = ROOT / "samples" / "perf-script-cpuloop.txt"
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"g{seed}.graphml"
+        p = run_cli("convert", src, "-o", out, env={"PYTHONHASHSEED": seed})
+        assert p.returncode == 0, p.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]

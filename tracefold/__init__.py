@@ -1,10 +1,23 @@
-"""tracefold: offline trace-file analyzer and converter."""
-from . import _memory
+"""tracefold: offline trace-file analyzer and converter.
 
-_memory.tune()
-from .api import callgraph, convert, diff, fs, info, iter_tables, read, read_arrow, report
-from .schema import SCHEMA, SCHEMA_VERSION
+The public functions (``read``, ``convert``, …, from tracefold.api) are imported on first
+use, so that ``import tracefold`` (and the command line's start) stays light."""
+_API = ("callgraph", "convert", "diff", "fs", "info", "iter_tables", "read", "read_arrow",
+        "report", "profile", "to_pandas")
+_SCHEMA = ("SCHEMA", "SCHEMA_VERSION")
 
 __version__ = "0.1.0"
-__all__ = ["read", "read_arrow", "info", "convert", "iter_tables", "callgraph", "report", "diff", "fs",
-           "SCHEMA", "SCHEMA_VERSION"]
+__all__ = ["read", "read_arrow", "info", "convert", "iter_tables", "callgraph", "report", "diff",
+           "fs", "SCHEMA", "SCHEMA_VERSION"]
+
+
+def __getattr__(name):
+    import importlib
+    if name in _API:
+        importlib.import_module("tracefold._memory").tune()
+        return getattr(importlib.import_module("tracefold.api"), name)
+    if name in _SCHEMA:
+        return getattr(importlib.import_module("tracefold.schema"), name)
+    if name in ("api", "schema", "readers", "writers", "analysis", "cli"):
+        return importlib.import_module(f"tracefold.{name}")
+    raise AttributeError(f"module 'tracefold' has no attribute {name!r}")

@@ -148,6 +148,7 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
     ``options`` go to the writer. Returns the info dict, with the writer's ``notes``."""
     from . import writers
     from .analysis.filters import RowFilter
+    _not_the_input(path, output)
     W = writers.get_writer(writers.format_for(str(output), to))
     rf = RowFilter(filters, wall=getattr(W, "timeline", False)) \
         if filters is not None and filters.active() else None
@@ -163,6 +164,22 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
         w.set_info({"format": res.format, "source": res.source or str(path), "stats": res.stats})
     out["notes"] = dict(w.notes)
     return out
+
+
+def _not_the_input(path, output):
+    """Refuse an output that is the input file itself (also through links): the conversion
+    would replace the trace it reads."""
+    import os
+    from .writers.atomic import OutputError
+    if str(output) == "-" or str(path) == "-" or not os.path.exists(str(output)):
+        return
+    try:
+        same = os.path.samefile(str(path), str(output))
+    except OSError:
+        return
+    if same:
+        raise OutputError(output, "is the input file; refusing to replace it (choose another "
+                                  "-o)")
 
 
 def _tables(source, format=None, result: ReadResult | None = None):

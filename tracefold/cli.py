@@ -11,7 +11,8 @@ from typing import List, Optional
 import typer
 
 from . import api, readers
-from .writers.atomic import AtomicFile, write_text
+from .writers.atomic import AtomicFile, OutputError, write_text
+from ._entry import Terminated
 from .source import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -19,8 +20,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                        "normalized call-event table and export it.")
 
 
+_SAID = []      # _fail() has printed the error: main() does not add its own line
+
+
 def _fail(msg: str, code: int = 1):
     typer.echo(f"tracefold: {msg}", err=True)
+    _SAID.append(code)
     raise typer.Exit(code)
 
 
@@ -86,10 +91,18 @@ def _run(fn, input):
         return fn()
     except InputError as e:
         _fail(str(e))
+    except OutputError as e:
+        _fail(str(e))
     except ValueError as e:
         _fail(str(e), 2)
+    except Terminated:
+        _fail("terminated; no output written", 143)
     except KeyboardInterrupt:
         _fail("interrupted; no output written", 130)
+    except OSError as e:
+        if os.environ.get("TRACEFOLD_DEBUG"):
+            raise
+        _fail(f"{e.filename or input}: {e.strerror or e}")
     except BrokenPipeError:
         raise
     except Exception as e:
@@ -687,9 +700,13 @@ class _NoPandas:
 
 
 def main(argv=None):
-    """The console script. Called with ``argv`` (in-process, e.g. from Python) it leaves
-    imports alone."""
+    """The command line (the console script enters through tracefold._entry, which handles
+    signals first). Called with ``argv`` (in-process, e.g. from Python) it leaves imports
+    alone."""
     own_process = argv is None
+    if own_process:
+        from . import _memory
+        _memory.tune()
     argv = fix_argv(sys.argv[1:] if argv is None else list(argv))
     cmd = next((a for a in argv if not a.startswith("-")), None)
     if own_process and cmd in _NO_PANDAS and "pandas" not in sys.modules:
@@ -698,6 +715,26 @@ def main(argv=None):
         app(args=argv, prog_name="tracefold")
     except BrokenPipeError:
         sys.exit(141)
+    except SystemExit as e:
+        # typer turns a Ctrl-C outside _run (argument parsing, imports) into a silent exit
+        # 130: say it as _run does
+        ki = _interrupt_in(e)
+        if ki is None or _SAID:
+            raise
+        term = isinstance(ki, Terminated)
+        sys.stderr.write(f"tracefold: {'terminated' if term else 'interrupted'}; "
+                         "no output written\n")
+        sys.exit(143 if term else 130)
+
+
+def _interrupt_in(e):
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, KeyboardInterrupt):
+            return e
+        e = e.__cause__ or e.__context__
+    return None
 
 
 if __name__ == "__main__":

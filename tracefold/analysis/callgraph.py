@@ -129,12 +129,12 @@ class CallGraphBuilder:
                                         pc.fill_null(s.column("weight"), 1).to_pylist(),
                                         s.column("tid").to_pylist(), s.column("comm").to_pylist()):
                 keys = [self._key(f, tid, comm) for f in st]
-                for k in set(keys):
+                for k in dict.fromkeys(keys):
                     e = self._stack_nodes.setdefault(k, [0, 0, 0])
                     e[0] += w
                     e[2] += 1
                 self._stack_nodes[keys[-1]][1] += w
-                for a, b in set(zip(keys, keys[1:])):
+                for a, b in dict.fromkeys(zip(keys, keys[1:])):
                     e = self._stack_edges.setdefault((a, b), [0, 0])
                     e[0] += w
                     e[1] += 1

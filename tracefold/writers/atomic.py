@@ -1,8 +1,27 @@
-"""Atomic output: write to a temporary file beside the target, rename on success."""
+"""Atomic output: write to a temporary file beside the target, rename on success.
+
+A temporary is named ``.tracefold-<pid>-<random>.part`` in the target's folder: a run killed
+with SIGKILL cannot remove it, so every later run removes the ones whose process is gone
+(``clean_stale``). A commit flushes the data to disk (fsync) before the rename, so that a
+crash right after it never leaves an empty or partial file under the target's name."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
+
+_PART = re.compile(r"^\.tracefold-(\d+)-[^/]*\.part$")
+STALE_AFTER_S = 10      # a temporary this old whose process is gone is stale
+
+
+class OutputError(Exception):
+    """An output could not be written (full disk, read-only or missing folder …): nothing was
+    committed, an existing file at ``path`` is unchanged."""
+
+    def __init__(self, path, message):
+        self.path, self.message = str(path), message
+        super().__init__(f"{path}: {message}")
 
 
 class AtomicFile:
@@ -18,22 +37,95 @@ class AtomicFile:
         if self.target == "-":
             return None
         d = os.path.dirname(os.path.abspath(self.target))
-        fd, self.tmp = tempfile.mkstemp(prefix=".tracefold-", suffix=".part", dir=d)
+        clean_stale(d)
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=f".tracefold-{os.getpid()}-",
+                                            suffix=".part", dir=d)
+        except OSError as e:
+            raise OutputError(self.target, f"cannot create a file in {d}: "
+                                           f"{e.strerror or e}") from None
         os.close(fd)
         return self.tmp
 
-    def __exit__(self, exc_type, exc, tb):
+    def commit(self):
+        """fsync the temporary, rename it over the target, fsync the folder."""
         if self.tmp is None:
-            return False
+            return
+        fd = os.open(self.tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(self.tmp, 0o644)
+        os.replace(self.tmp, self.target)
+        self.tmp = None
+        _fsync_dir(os.path.dirname(os.path.abspath(self.target)))
+
+    def abort(self):
+        if self.tmp is None:
+            return
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
+        self.tmp = None
+
+    def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
-            os.chmod(self.tmp, 0o644)
-            os.replace(self.tmp, self.target)
-        else:
             try:
-                os.unlink(self.tmp)
-            except OSError:
-                pass
+                self.commit()
+            except BaseException:
+                self.abort()
+                raise
+        else:
+            self.abort()
         return False
+
+
+def _fsync_dir(d):
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(folder) -> int:
+    """Remove tracefold temporaries in ``folder`` left by runs that were killed (their process
+    is gone and the file is older than STALE_AFTER_S). Returns how many."""
+    n = 0
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    now = time.time()
+    for name in names:
+        m = _PART.match(name)
+        if not m or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+            continue
+        p = os.path.join(folder, name)
+        try:
+            if now - os.stat(p).st_mtime >= STALE_AFTER_S:
+                os.unlink(p)
+                n += 1
+        except OSError:
+            pass
+    return n
 
 
 def write_text(target, text: str):

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pyarrow as pa
 
-from .atomic import AtomicFile
+from .atomic import AtomicFile, OutputError
 
 
 class Writer:
@@ -26,20 +26,51 @@ class Writer:
         self.info: dict = {}
         self.notes: Counter = Counter()     # repairs / filters worth telling the user
         self._atomic = AtomicFile(target)
+        self._parts: list = []              # more output files, committed with the main one
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self):
         self.tmp = self._atomic.__enter__()
-        self.begin()
+        try:
+            self.begin()
+        except BaseException:
+            self._abort()
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        """Commit only when the block and end() both succeeded: every output is flushed to
+        disk and renamed into place, the extra parts first, the main file last; otherwise
+        nothing is (an existing file at the target stays as it was)."""
+        if exc_type is not None:
+            self._abort()
+            if issubclass(exc_type, OSError) and not _is_input_error(exc):
+                raise OutputError(self.target, _says(exc)) from None
+            return False
         try:
-            if exc_type is None:
-                self.end()
-        finally:
-            self._atomic.__exit__(exc_type, exc, tb)
+            self.end()
+            for part in self._parts:
+                part.commit()
+            self._atomic.commit()
+        except OSError as e:
+            self._abort()
+            raise OutputError(self.target, _says(e)) from None
+        except BaseException:
+            self._abort()
+            raise
         return False
+
+    def _abort(self):
+        for part in self._parts:
+            part.abort()
+        self._atomic.abort()
+
+    def part(self, target) -> str:
+        """A temporary for another output file (``--split`` parts): renamed to ``target`` only
+        when the whole output is committed."""
+        a = AtomicFile(target)
+        self._parts.append(a)
+        return a.__enter__()
 
     def open_text(self):
         """The output as a text stream (the temp file, or stdout for ``-``)."""
@@ -64,6 +95,16 @@ class Writer:
 
     def end(self):
         pass
+
+
+def _is_input_error(exc) -> bool:
+    from ..source import InputError
+    return isinstance(exc, InputError)
+
+
+def _says(e: OSError) -> str:
+    what = e.strerror or str(e)
+    return f"cannot write: {what} (nothing written; an existing file there is unchanged)"
 
 
 class _NoClose(io.IOBase):

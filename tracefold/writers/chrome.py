@@ -34,7 +34,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..schema import CALL, MARKER, NO_ENTRY, SAMPLE, SCHEMA, kind_is
-from .atomic import AtomicFile
 from .base import Writer
 
 try:
@@ -223,8 +222,8 @@ class ChromeWriter(Writer):
             atomic = None
         else:
             target = self._part_name(k)
-            atomic = AtomicFile(target)
-            f = open(atomic.__enter__(), "w", encoding="utf-8")
+            atomic = None
+            f = open(self.part(target), "w", encoding="utf-8")
         self._files.append(atomic)
         self._f = f
         self._written = 0
@@ -250,7 +249,6 @@ class ChromeWriter(Writer):
         self._emit_raw(f'\n],"displayTimeUnit":"ns","otherData":{_dumps(other)}}}\n')
         self._f.close()
         if self.split is not None:
-            self._files[-1].__exit__(None, None, None)
             if last and self.tmp is not None:
                 # the -o path itself lists the parts (so that it exists and says where to look)
                 with open(self.tmp, "w") as f:
