@@ -25,18 +25,24 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
                 ) -> Iterator[pa.Table]:
     """Stream the normalized table of one input as a sequence of Arrow tables (one per chunk
     of about ``chunk_bytes`` of text, 4 MB by default; the result never depends on it)."""
-    if str(path) == "-":
-        # stdin is read twice (format sniffing, then parsing): spool it to a temporary file
+    if str(path) == "-" or _is_pipe(path):
+        # stdin or a FIFO is read twice (format sniffing, then parsing): spool it to a
+        # temporary file (removed when done, also on Ctrl-C)
         import shutil
         import sys
         import tempfile
+        name = "<stdin>" if str(path) == "-" else str(path)
         with tempfile.NamedTemporaryFile(prefix="tracefold-stdin-") as tmp:
-            shutil.copyfileobj(sys.stdin.buffer, tmp)
+            if str(path) == "-":
+                shutil.copyfileobj(sys.stdin.buffer, tmp)
+            else:
+                with open(path, "rb") as src:
+                    shutil.copyfileobj(src, tmp)
             tmp.flush()
             try:
                 yield from iter_tables(tmp.name, format, progress, result, chunk_bytes)
             except InputError as e:
-                raise InputError("<stdin>", e.message, e.line) from None
+                raise InputError(name, e.message, e.line) from None
         return
     if str(path).endswith(".parquet"):
         yield from _parquet_tables(path, result)
@@ -44,8 +50,13 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
     fmt = format or readers.guess_format(path)
     reader = readers.get_reader(fmt)(path)
     order = _InputOrder()
+    from .readers.base import drain_out_of_range
+    drain_out_of_range()
     for chunk in iter_chunks(path, hold=reader.hold, chunk_bytes=chunk_bytes, progress=progress):
         t = order.push(reader.process(chunk), reader.open_min_line())
+        n = drain_out_of_range()
+        if n:
+            reader.stats.warnings["numbers too long for their column read as missing"] += n
         if t is not None and t.num_rows:
             reader.stats.add_table(t)
             yield t
@@ -166,6 +177,15 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
     return out
 
 
+def _is_pipe(path) -> bool:
+    import os
+    import stat
+    try:
+        return stat.S_ISFIFO(os.stat(str(path)).st_mode)
+    except OSError:
+        return False
+
+
 def _not_the_input(path, output):
     """Refuse an output that is the input file itself (also through links): the conversion
     would replace the trace it reads."""
@@ -239,6 +259,8 @@ def report(source, format: str | None = None, per_thread: bool = False, filters=
     key = REPORT_SORT.get(sort, sort)
     if source == "stacks":
         key = {"total_ns": "weight", "self_ns": "self_weight", "calls": "samples"}.get(key, key)
+    if key not in df.columns and sort == "total" and "calls" in df.columns:
+        key = "calls"       # the default for inputs without durations (function tracer)
     if key not in df.columns:
         raise ValueError(f"cannot sort by {sort!r} here (columns: {', '.join(df.columns)})")
     if key == "function":

@@ -94,6 +94,11 @@ def _run(fn, input):
     except OutputError as e:
         _fail(str(e))
     except ValueError as e:
+        if type(e).__module__.startswith("pyarrow") and not os.environ.get("TRACEFOLD_DEBUG"):
+            _fail(f"{input}: internal error: {type(e).__name__}: {e} (set TRACEFOLD_DEBUG=1 "
+                  "for details)")
+        if type(e).__module__.startswith("pyarrow"):
+            raise
         _fail(str(e), 2)
     except Terminated:
         _fail("terminated; no output written", 143)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,7 @@ def read_head(path, nbytes=65536) -> bytes:
     with open_binary(path) as f:
         try:
             return f.read(nbytes)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:
             raise InputError(path, f"cannot read: {e}")
 
 
@@ -75,7 +76,7 @@ def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
         while True:
             try:
                 data = f.read(chunk_bytes)
-            except (OSError, EOFError) as e:
+            except (OSError, EOFError, zlib.error) as e:
                 raise InputError(path, f"cannot read (truncated or corrupt compressed file?): {e}")
             eof = not data
             buf = carry + data

@@ -493,9 +493,27 @@ def split_decimal(arr: pa.Array):
     return first, pc.if_else(pa.array(two), second, "")
 
 
-def to_int(arr: pa.Array) -> pa.Array:
-    """'' → null, digits → int64."""
-    return pc.cast(pc.if_else(pc.equal(arr, ""), None, arr), pa.int64())
+OUT_OF_RANGE = [0]      # numbers read as missing since the last drain (see to_int)
+MAX_DIGITS = {64: 18, 32: 9}
+
+
+def to_int(arr: pa.Array, bits: int = 64) -> pa.Array:
+    """'' → null, digits → int64. A number too long for the column (over 18 digits; over 9 for
+    int32 columns such as cpu) is read as missing and counted in OUT_OF_RANGE, which the
+    pipeline turns into a warning of the input (a fuzzed "bash-99999999999999999999" must not
+    fail the conversion)."""
+    a = pc.if_else(pc.equal(arr, ""), None, arr)
+    big = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_ltrim(a, "-+")), MAX_DIGITS[bits]),
+                       False)
+    if pc.any(big).as_py():
+        OUT_OF_RANGE[0] += int(pc.sum(big).as_py())
+        a = pc.if_else(big, None, a)
+    return pc.cast(a, pa.int64())
+
+
+def drain_out_of_range() -> int:
+    n, OUT_OF_RANGE[0] = OUT_OF_RANGE[0], 0
+    return n
 
 
 def nonempty(arr: pa.Array) -> np.ndarray:

@@ -302,7 +302,7 @@ class FtraceReader(Reader):
             "format": repeat(self.format, n, FORMAT_T),
             "ts_ns": ts, "ts_res_ns": res,
             "tid": to_int(c["pid"]), "pid": tgid,
-            "comm": c["comm"], "cpu": pc.cast(to_int(c["cpu"]), pa.int32()),
+            "comm": c["comm"], "cpu": pc.cast(to_int(c["cpu"], 32), pa.int32()),
             "flags": null_if_empty(flags) if flags is not None else None,
         }
 
@@ -455,7 +455,7 @@ class FtraceReader(Reader):
         self.stats.event_lines += n
         b = G.empty_batch(n)
         b["line"] = np.asarray(ln, np.int64)
-        b["cpu"] = _np(to_int(c["gcpu"])).astype(np.int64)
+        b["cpu"] = _np(to_int(c["gcpu"], 32).fill_null(-1)).astype(np.int64)
         if c.nonempty("gpid").any():
             b["tid"] = _np(to_int(c["gpid"]).fill_null(-1)).astype(np.int64)
             b["comm"] = null_if_empty(pc.utf8_trim_whitespace(c["gcomm"]))

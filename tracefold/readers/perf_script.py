@@ -260,7 +260,7 @@ class PerfScriptReader(Reader):
             "line": pa.array(hl, pa.int64()),
             "ts_ns": ts, "ts_res_ns": res,
             "pid": pid, "tid": tid, "comm": pc.utf8_trim_whitespace(c["comm"]),
-            "cpu": pc.cast(to_int(c["cpu"]), pa.int32()),
+            "cpu": pc.cast(to_int(c["cpu"], 32), pa.int32()),
             "event": c["event"],
             "weight": pc.fill_null(period, 1),
             "text": null_if_empty(pc.utf8_trim_whitespace(c["payload"])),

@@ -179,8 +179,10 @@ class TraceCmdReader(FtraceReader):
             ev = _np(q["event_name"])
             for j in np.flatnonzero(raw).tolist():
                 name[j] = kv["func"][j] or None
-                d = kv["depth"][j]
-                b["depth"][j] = int(d, 0) if d else 0
+                d = _small_int(kv["depth"][j])
+                if d is None and kv["depth"][j]:
+                    self.stats.warnings["raw funcgraph depth not a small number (read as 0)"] += 1
+                b["depth"][j] = d or 0
                 if ev[j] == "funcgraph_entry":
                     kind[j] = G.ENTRY
                     continue
@@ -188,6 +190,9 @@ class TraceCmdReader(FtraceReader):
                 try:
                     call, ret = int(kv["calltime"][j], 16), int(kv["rettime"][j], 16)
                 except ValueError:
+                    continue
+                if not (0 <= call < 1 << 62 and 0 <= ret < 1 << 62):
+                    self.stats.warnings["raw funcgraph calltime/rettime out of range"] += 1
                     continue
                 b["dur"][j], b["dres"][j], b["dur_ok"][j] = ret - call, 1, True
                 b["ts"][j], b["tres"][j], b["ts_ok"][j] = ret, 1, True
@@ -255,3 +260,12 @@ class TraceCmdReader(FtraceReader):
             st.skip("latency summary (report -w)")
         else:
             st.skip(rule)
+
+
+def _small_int(text):
+    """'3', '0x3' → 3; anything else (or beyond 2**31) → None."""
+    try:
+        v = int(text, 0)
+    except (ValueError, TypeError):
+        return None
+    return v if 0 <= v < 1 << 31 else None
