@@ -224,3 +224,21 @@ def test_vectorized_track_keys_agree_with_track_of():
         want = [track_of(a, b, c, d)[:2] for a, b, c, d in
                 zip(*(t.column(x).to_pylist() for x in ("pid", "tid", "cpu", "comm")))]
         assert list(zip(p.to_pylist(), tt.to_pylist())) == want, src.name
+
+
+def test_check_is_exact_for_large_absolute_times(tmp_path):
+    """20,000,000 s of uptime: µs with 3 decimals have 17 significant digits, more than a
+    double holds; the checker reads them as decimals (a double-reading one saw a 1 ns
+    overlap in tracefold's own output)."""
+    import re
+    from tracefold.analysis.check import check_file
+    src = (ROOT / "samples" / "ftrace-graph-hello.txt").read_text()
+    shifted = re.sub(r"^(\s*)(\d+)\.(\d{6})(?= \|)",
+                     lambda m: f"{m.group(1)}{int(m.group(2)) + 20_000_000}.{m.group(3)}",
+                     src, flags=re.M)
+    assert shifted != src
+    inp = tmp_path / "shifted.txt"
+    inp.write_text(shifted)
+    out = tmp_path / "t.json"
+    tracefold.convert(inp, out, absolute_ts=True)
+    assert check_file(out)["ok"]

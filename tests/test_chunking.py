@@ -81,3 +81,30 @@ def test_corpus_files_at_a_random_chunk_size():
         for p in rng.sample(sorted(paths), min(6, len(paths))):
             cb = rng.randint(80, 3000)
             assert read(p, cb) == read(p), (fmt, p, cb)
+
+
+def test_a_50_mb_line_is_left_out_with_bounded_memory(tmp_path):
+    """A line over MAX_LINE_BYTES (1 MB) is never held whole: it is counted as unrecognized
+    at its own line number and the rest of the trace reads as without it; peak memory of the
+    run stays far below the line's size times the copies a read makes (was 0.5-1 GB)."""
+    import resource
+    import subprocess
+    import sys
+    src = (ROOT / "samples" / "ftrace-graph-hello.txt").read_text().splitlines(True)
+    p = tmp_path / "long.txt"
+    with p.open("w") as f:
+        f.writelines(src[:30])
+        f.write(" 1)   hello-579    |               |  " + "x" * 50_000_000 + "\n")
+        f.writelines(src[30:])
+    code = ("import json, resource, tracefold; d = tracefold.info(%r); "
+            "print(json.dumps([d['lines'], d['unrecognized'], d['events'], "
+            "d['first_unrecognized'][0]['line'], "
+            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))" % str(p))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout
+    import json
+    lines, unrec, events, first, rss_kb = json.loads(out)
+    ref = reference(ROOT / "samples" / "ftrace-graph-hello.txt")[0]
+    assert (lines, unrec, first) == (ref["lines"] + 1, 1, 31)
+    assert events == ref["events"]
+    assert rss_kb < 350_000, rss_kb

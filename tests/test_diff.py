@@ -256,3 +256,21 @@ def test_a_time_that_moved_less_than_min_delta_is_not_significant():
     assert compare(base, slower).set_index("function").loc["main", "significant"]
     more = [run(750, 4_600_000, 2)] * 3
     assert compare(base, more).set_index("function").loc["main", "significant"]
+
+
+def test_deep_stacks_keep_diff_memory_bounded(tmp_path):
+    """A perf sample of 16,000 frames: per-path keys (whole path texts, quadratic in the
+    depth) are built only for --level path; the default diff stays small (was 981 MB)."""
+    import subprocess
+    import sys
+    lines = ["deep 1234 [000] 100.000001: 250000 cpu-clock: "]
+    lines += [f"\t    {0x1000 + i:x} f{i} (/bin/deep)" for i in range(16000)] + [""]
+    text = "\n".join(lines) + "\n"
+    p = tmp_path / "deep.txt"
+    p.write_text(text + text.replace("100.000001", "100.000002"))
+    code = ("import resource, tracefold; d = tracefold.diff(%r, %r); "
+            "print(len(d), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+            % (str(p), str(p)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout.split()
+    assert int(out[0]) == 16000 and int(out[1]) < 350_000, out

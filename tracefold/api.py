@@ -271,13 +271,14 @@ def report(source, format: str | None = None, per_thread: bool = False, filters=
     return df.reset_index(drop=True)
 
 
-def profile(source, format: str | None = None, group=None, filters=None):
+def profile(source, format: str | None = None, group=None, filters=None,
+            level: str = "path"):
     """One run's figures for ``diff`` (analysis.diff.Profile): read, filtered, folded by the
-    same code as ``convert -o x.folded``."""
+    same code as ``convert -o x.folded``; per-path figures only for ``level="path"``."""
     from .analysis.diff import profile as _profile
     res = ReadResult("?", {})
     return _profile(_filtered(source, format, filters, result=res), str(source), group,
-                    input_lines=lambda: res.stats.get("lines"))
+                    input_lines=lambda: res.stats.get("lines"), paths=level == "path")
 
 
 def diff(base, new, format: str | None = None, level: str = "function", group=None,
@@ -290,8 +291,8 @@ def diff(base, new, format: str | None = None, level: str = "function", group=No
     from .analysis.diff import compare, sort_rows
     base = base if isinstance(base, (list, tuple)) else [base]
     new = new if isinstance(new, (list, tuple)) else [new]
-    pb = [profile(x, format, group, filters) for x in base]
-    pn = [profile(x, format, group, filters) for x in new]
+    pb = [profile(x, format, group, filters, level) for x in base]
+    pn = [profile(x, format, group, filters, level) for x in new]
     return sort_rows(compare(pb, pn, level=level, alpha=alpha, min_delta_ns=min_delta_ns),
                      sort)
 

@@ -347,8 +347,8 @@ def diff(
                   "parquet|json|folded|svg", 2)
 
     def go():
-        pb = [api.profile(x, from_, by, flt) for x in base]
-        pn = [api.profile(x, from_, by, flt) for x in new]
+        pb = [api.profile(x, from_, by, flt, level) for x in base]
+        pn = [api.profile(x, from_, by, flt, level) for x in new]
         return pb, pn, D.sort_rows(D.compare(pb, pn, level=level, alpha=alpha,
                                              min_delta_ns=min_delta_ns), sort)
     pb, pn, df = _run(go, " ".join(base + new))

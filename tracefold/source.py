@@ -12,6 +12,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 CHUNK_BYTES = 4 << 20
+# a line longer than this is not read (memory stays bounded): it becomes one short line that
+# no grammar accepts, so it is counted as unrecognized at its own line number
+MAX_LINE_BYTES = 1 << 20
+LONG_LINE = b"\x01tracefold: a line longer than 1 MB, left out (MAX_LINE_BYTES)"
 
 
 class InputError(Exception):
@@ -73,12 +77,18 @@ def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
         carry = b""
         line_no = 1
         first = True
+        skipping = False        # inside a line longer than MAX_LINE_BYTES: drop until "\n"
         while True:
             try:
                 data = f.read(chunk_bytes)
             except (OSError, EOFError, zlib.error) as e:
                 raise InputError(path, f"cannot read (truncated or corrupt compressed file?): {e}")
             eof = not data
+            if skipping and data:
+                nl = data.find(b"\n")
+                if nl < 0:
+                    continue
+                data, skipping = data[nl:], False
             buf = carry + data
             if first:
                 if buf.startswith(b"\xef\xbb\xbf"):
@@ -94,7 +104,7 @@ def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
                 last = buf.rfind(b"\n")
                 cut = buf.rfind(b"\n", 0, last) + 1 if last > 0 else 0
                 if cut <= 0:            # a line longer than the chunk: read more
-                    carry = buf
+                    carry, skipping = _cap_last_line(buf)
                     continue
                 if hold is not None and len(buf) < max(8 * chunk_bytes, 4 << 20):
                     # a held line (stack frame, continuation) goes with the line before it
@@ -104,6 +114,8 @@ def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
                         carry = buf
                         continue
             body, carry = buf[:cut], buf[cut:]
+            if not eof:
+                carry, skipping = _cap_last_line(carry)
             if b"\x00" in body:
                 off = body.index(b"\x00")
                 raise InputError(path, "binary data (NUL byte) in a text trace",
@@ -118,6 +130,15 @@ def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
     finally:
         if f is not sys.stdin.buffer:
             f.close()
+
+
+def _cap_last_line(buf: bytes):
+    """(buf, skipping): an unfinished last line over MAX_LINE_BYTES becomes LONG_LINE and the
+    rest of it is skipped while reading on."""
+    i = buf.rfind(b"\n")
+    if len(buf) - i - 1 > MAX_LINE_BYTES:
+        return buf[:i + 1] + LONG_LINE, True
+    return buf, False
 
 
 def lines_array(body: bytes, path="?", line_no=1) -> pa.StringArray:

@@ -48,12 +48,14 @@ class Profile:
 
 
 def profile(tables, name: str = "?", group: str | None = None,
-            fold: FoldOptions | None = None, input_lines=None) -> Profile:
+            fold: FoldOptions | None = None, input_lines=None, paths: bool = True) -> Profile:
     """One pass over a trace's normalized tables (already filtered): per-function and
     per-path figures and its folded stacks. ``group``: None (threads merged), "comm" or "tid"
     (comm-tid). ``input_lines``: the input's line count, or a callable giving it once the
     tables are read (the folded stacks then follow the same rule as ``convert -o x.folded``
-    for a last perf sample without its blank line; tracefold.api.profile passes it)."""
+    for a last perf sample without its blank line; tracefold.api.profile passes it).
+    ``paths``: also the per-call-path figures (``level="path"``); their keys are whole path
+    texts, so their memory grows with the square of the stack depth — not built unless asked."""
     fo = fold or FoldOptions()
     if group == "comm":
         fo.comm_root = True
@@ -80,6 +82,8 @@ def profile(tables, name: str = "?", group: str | None = None,
     for ln in lines:
         k, _, w = ln.rpartition(" ")
         p.folded[k] = int(w)
+    if not paths:
+        return p
     if folder.mode == "calls":
         from .paths import hist_quantile
         a = folder._calls.agg
@@ -108,8 +112,6 @@ def profile(tables, name: str = "?", group: str | None = None,
                                        {"samples": 0, "weight": 0, "self_weight": 0})
                 e["weight"] += w
             p.paths[stack]["self_weight"] += w
-        for stack, w in p.folded.items():
-            pass
     return p
 
 
