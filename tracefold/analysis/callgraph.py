@@ -263,25 +263,3 @@ def _node_attrs(key, **figures):
     if isinstance(key, tuple):
         return dict(name=key[1], thread=key[0], **figures)
     return dict(name=key, **figures)
-
-
-def callgraph(source, per_thread: bool = False, format: str | None = None):
-    """The call graph of a trace (path, Parquet file, Arrow table or DataFrame) as an
-    ``nx.DiGraph``: a node per function (per thread and function with ``per_thread``) with
-    calls, total / self time or sample weights; an edge caller → callee with calls and time."""
-    b = CallGraphBuilder(per_thread)
-    for t in _tables(source, format):
-        b.add(t)
-    return b.graph()
-
-
-def _tables(source, format=None):
-    if isinstance(source, pa.Table):
-        yield source
-        return
-    if hasattr(source, "to_parquet"):            # a pandas DataFrame
-        from ..schema import SCHEMA
-        yield pa.Table.from_pandas(source, schema=SCHEMA, preserve_index=False)
-        return
-    from ..api import iter_tables
-    yield from iter_tables(source, format)
