@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 import pyarrow as pa
@@ -48,10 +48,34 @@ except ImportError:     # pragma: no cover
         return json.dumps(o, ensure_ascii=False, separators=(",", ":"))
 
 SYNTH_TID = 1 << 30         # base of synthetic thread ids (per-CPU tracks)
+# distinct gaps between samples kept exactly per track (sampling at a fixed period gives few);
+# past that, gaps are rounded to 3 significant digits: memory no longer grows with samples
+MAX_GAP_VALUES = 1 << 16
 LOST_TID = SYNTH_TID + (1 << 20)    # per-CPU "lost events" tracks
 COLS = ["line", "kind", "event", "name", "ts_ns", "dur_ns", "pid", "tid", "comm", "cpu",
         "parent_line", "stack", "stack_dso", "args", "retval", "fields", "text", "weight",
         "status", "caller", "format"]
+
+
+def _round3(v: int) -> int:
+    p = 10 ** max(0, len(str(v)) - 3)
+    return (v + p // 2) // p * p
+
+
+def _median(counts: Counter) -> int:
+    """np.median of the multiset {value: count} (mean of the two middle values if even)."""
+    keys = sorted(counts)
+    n = sum(counts.values())
+    lo, hi = (n - 1) // 2, n // 2
+    out, seen = [], 0
+    for k in keys:
+        c = counts[k]
+        while len(out) < 2 and (lo if not out else hi) < seen + c:
+            out.append(k)
+        seen += c
+        if len(out) == 2:
+            break
+    return int((out[0] + out[1]) / 2)
 
 
 def parse_size(text) -> int:
@@ -156,7 +180,7 @@ class ChromeWriter(Writer):
         self._pw = pq.ParquetWriter(self._spool.name, pa.schema([SCHEMA.field(c) for c in COLS]))
         self.t0 = None
         self.tracks: dict = {}
-        self._gaps = defaultdict(list)
+        self._gaps = defaultdict(Counter)    # track -> {gap between samples: how many}
         self._last_sample_ts = {}
 
     # ------------------------------------------------------------------ pass 1
@@ -186,7 +210,11 @@ class ChromeWriter(Writer):
                 continue
             prev = self._last_sample_ts.get(key)
             if prev is not None and ts_ > prev:
-                self._gaps[key].append(ts_ - prev)
+                g = self._gaps[key]
+                gap = ts_ - prev
+                if len(g) >= MAX_GAP_VALUES and gap not in g:
+                    gap = _round3(gap)      # bounded memory: 3 significant digits from here
+                g[gap] += 1
             self._last_sample_ts[key] = ts_
 
     # ------------------------------------------------------------------ pass 2
@@ -197,7 +225,7 @@ class ChromeWriter(Writer):
         else:
             self.base = self.t0
         for key, g in self._gaps.items():
-            self.tracks[key].cap = int(np.median(g))
+            self.tracks[key].cap = _median(g)
         self._names = {}            # (pid, tid) -> thread name
         self._pnames = {}           # pid -> process name
         self._cpu_last = {}         # cpu -> time of its last event so far
