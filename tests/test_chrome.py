@@ -242,3 +242,18 @@ def test_check_is_exact_for_large_absolute_times(tmp_path):
     out = tmp_path / "t.json"
     tracefold.convert(inp, out, absolute_ts=True)
     assert check_file(out)["ok"]
+
+
+def test_sample_gap_median_is_numpys_and_bounded():
+    """The flame chart's per-track cap is the median gap between samples, kept as counts per
+    gap value (memory by distinct gaps, not by samples): the same value np.median gives."""
+    import random
+    from collections import Counter
+    import numpy as np
+    from tracefold.writers.chrome import _median, _round3
+    rng = random.Random(5)
+    for _ in range(500):
+        xs = [rng.choice([1, 2, 200040, 400080, 7]) if rng.random() < .7 else
+              rng.randint(1, 10**9) for _ in range(rng.randint(1, 60))]
+        assert _median(Counter(xs)) == int(np.median(xs))
+    assert len({_round3(v) for v in range(10**6, 10**7, 7)}) <= 901
