@@ -709,6 +709,7 @@ def main(argv=None):
     signals first). Called with ``argv`` (in-process, e.g. from Python) it leaves imports
     alone."""
     own_process = argv is None
+    _SAID.clear()
     if own_process:
         from . import _memory
         _memory.tune()
