@@ -12,7 +12,7 @@ import typer
 
 from . import api, readers
 from .writers.atomic import AtomicFile, OutputError, write_text
-from ._entry import Terminated
+from ._entry import interrupted
 from .source import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -20,12 +20,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                        "normalized call-event table and export it.")
 
 
-_SAID = []      # _fail() has printed the error: main() does not add its own line
-
-
 def _fail(msg: str, code: int = 1):
     typer.echo(f"tracefold: {msg}", err=True)
-    _SAID.append(code)
     raise typer.Exit(code)
 
 
@@ -86,33 +82,21 @@ MINDUR_OPT = typer.Option(None, "--min-duration", help="drop calls shorter than 
 
 
 def _run(fn, input):
-    """Call the API; turn every failure into one line on stderr (no traceback)."""
+    """Call the API; turn every failure into one line on stderr (no traceback). Ctrl-C and
+    SIGTERM go on to main(), which says them for every command alike."""
     try:
         return fn()
-    except InputError as e:
+    except (InputError, OutputError) as e:
         _fail(str(e))
-    except OutputError as e:
-        _fail(str(e))
-    except ValueError as e:
-        if type(e).__module__.startswith("pyarrow") and not os.environ.get("TRACEFOLD_DEBUG"):
-            _fail(f"{input}: internal error: {type(e).__name__}: {e} (set TRACEFOLD_DEBUG=1 "
-                  "for details)")
-        if type(e).__module__.startswith("pyarrow"):
-            raise
-        _fail(str(e), 2)
-    except Terminated:
-        _fail("terminated; no output written", 143)
-    except KeyboardInterrupt:
-        _fail("interrupted; no output written", 130)
-    except OSError as e:
-        if os.environ.get("TRACEFOLD_DEBUG"):
-            raise
-        _fail(f"{e.filename or input}: {e.strerror or e}")
     except BrokenPipeError:
         raise
     except Exception as e:
+        if isinstance(e, ValueError) and not type(e).__module__.startswith("pyarrow"):
+            _fail(str(e), 2)            # our own "bad option value" errors
         if os.environ.get("TRACEFOLD_DEBUG"):
             raise
+        if isinstance(e, OSError):
+            _fail(f"{e.filename or input}: {e.strerror or e}")
         _fail(f"{input}: internal error: {type(e).__name__}: {e} (set TRACEFOLD_DEBUG=1 for details)")
 
 
@@ -709,7 +693,6 @@ def main(argv=None):
     signals first). Called with ``argv`` (in-process, e.g. from Python) it leaves imports
     alone."""
     own_process = argv is None
-    _SAID.clear()
     if own_process:
         from . import _memory
         _memory.tune()
@@ -722,15 +705,11 @@ def main(argv=None):
     except BrokenPipeError:
         sys.exit(141)
     except SystemExit as e:
-        # typer turns a Ctrl-C outside _run (argument parsing, imports) into a silent exit
-        # 130: say it as _run does
+        # typer turns a Ctrl-C or SIGTERM anywhere in a command into a silent exit 130
         ki = _interrupt_in(e)
-        if ki is None or _SAID:
+        if ki is None:
             raise
-        term = isinstance(ki, Terminated)
-        sys.stderr.write(f"tracefold: {'terminated' if term else 'interrupted'}; "
-                         "no output written\n")
-        sys.exit(143 if term else 130)
+        interrupted(ki)
 
 
 def _interrupt_in(e):

@@ -189,19 +189,28 @@ class CallGraphBuilder:
     def call_medians(self):
         """{node key: (median duration, median self time) per call, ns} from the per-call
         histograms (1 % bins); needs ``hist=True``. Calls of every path of the function."""
-        from .paths import hist_quantile
         a = self._calls.finish()
         names = list(a.names)
         thread = a.thread_of() if self.per_thread else None
+        return self._medians(lambda p: (thread[p], names[a.name[p]]) if self.per_thread
+                             else names[a.name[p]])
+
+    def path_medians(self):
+        """{call path text ("a;b;c", as PathAggregator.strings()): (median duration, median
+        self time) per call, ns}; needs ``hist=True``."""
+        texts = self._calls.finish().strings()
+        return self._medians(lambda p: texts[p])
+
+    def _medians(self, key_of):
+        """Per key: the medians of the merged histograms of the paths ``key_of`` maps to it."""
+        from .paths import hist_quantile
+        a = self._calls.finish()
         out = {}
         for which, pos in (("dur", 0), ("self", 1)):
             merged: dict = {}
             for p, (bins, cnt) in a.hists(which).items():
-                nm = a.name[p]
-                if nm < 0:
-                    continue
-                k = (thread[p], names[nm]) if self.per_thread else names[nm]
-                merged.setdefault(k, []).append((bins, cnt))
+                if a.name[p] >= 0:
+                    merged.setdefault(key_of(p), []).append((bins, cnt))
             for k, parts in merged.items():
                 b = np.concatenate([x[0] for x in parts])
                 c = np.concatenate([x[1] for x in parts])

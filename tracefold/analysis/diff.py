@@ -85,24 +85,18 @@ def profile(tables, name: str = "?", group: str | None = None,
     if not paths:
         return p
     if folder.mode == "calls":
-        from .paths import hist_quantile
         a = folder._calls.agg
         names = a.strings()
+        # per-call medians of a path, from the call graph's aggregator (same path texts when
+        # the tasks are not split; with --by the labels differ and paths get no medians)
+        meds = cg.path_medians()
         for i, nm in enumerate(a.name):
             if nm < 0 or not a.calls[i]:
                 continue
+            med = meds.get(names[i], (np.nan, np.nan))
             p.paths[names[i]] = {"calls": int(a.calls[i]), "total_ns": int(a.dur_ns[i]),
-                                 "self_ns": int(a.self_ns[i]), "median_ns": np.nan,
-                                 "median_self_ns": np.nan}
-        # per-call medians of a path, from the call graph's aggregator (same paths when the
-        # tasks are not split; with --by the labels differ and paths get no medians)
-        ca = cg._calls.finish()
-        cnames = ca.strings()
-        for which, m in (("dur", "median_ns"), ("self", "median_self_ns")):
-            for q, (bins, cnt) in ca.hists(which).items():
-                e = p.paths.get(cnames[q])
-                if e is not None:
-                    e[m] = hist_quantile(bins, cnt)
+                                 "self_ns": int(a.self_ns[i]), "median_ns": med[0],
+                                 "median_self_ns": med[1]}
     else:
         # stacks: inclusive weight of a path = weight of the stacks that start with it
         for stack, w in p.folded.items():

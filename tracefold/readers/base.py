@@ -503,11 +503,13 @@ def to_int(arr: pa.Array, bits: int = 64) -> pa.Array:
     pipeline turns into a warning of the input (a fuzzed "bash-99999999999999999999" must not
     fail the conversion)."""
     a = pc.if_else(pc.equal(arr, ""), None, arr)
-    big = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_ltrim(a, "-+")), MAX_DIGITS[bits]),
-                       False)
-    if pc.any(big).as_py():
-        OUT_OF_RANGE[0] += int(pc.sum(big).as_py())
-        a = pc.if_else(big, None, a)
+    longest = pc.max(pc.utf8_length(a)).as_py()
+    if longest is not None and longest > MAX_DIGITS[bits]:
+        big = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_ltrim(a, "-+")),
+                                      MAX_DIGITS[bits]), False)
+        if pc.any(big).as_py():
+            OUT_OF_RANGE[0] += int(pc.sum(big).as_py())
+            a = pc.if_else(big, None, a)
     return pc.cast(a, pa.int64())
 
 

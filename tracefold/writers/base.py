@@ -44,7 +44,7 @@ class Writer:
         nothing is (an existing file at the target stays as it was)."""
         if exc_type is not None:
             self._abort()
-            if issubclass(exc_type, OSError) and not _is_input_error(exc):
+            if issubclass(exc_type, OSError):
                 raise OutputError(self.target, _says(exc)) from None
             return False
         try:
@@ -95,11 +95,6 @@ class Writer:
 
     def end(self):
         pass
-
-
-def _is_input_error(exc) -> bool:
-    from ..source import InputError
-    return isinstance(exc, InputError)
 
 
 def _says(e: OSError) -> str:
