@@ -20,7 +20,18 @@ def main(argv=None):
         from .cli import main as cli_main
         return cli_main(argv)
     except KeyboardInterrupt as e:
-        term = isinstance(e, Terminated)
-        sys.stderr.write(f"tracefold: {'terminated' if term else 'interrupted'}; "
-                         "no output written\n")
-        sys.exit(143 if term else 130)
+        interrupted(e)
+    finally:
+        if own_process:
+            # the work is over (committed or not): a signal during the interpreter's exit
+            # would only print "Exception ignored …" lines
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def interrupted(e: KeyboardInterrupt):
+    """One line for Ctrl-C (exit 130) or SIGTERM (exit 143); outputs were not committed."""
+    term = isinstance(e, Terminated)
+    sys.stderr.write(f"tracefold: {'terminated' if term else 'interrupted'}; "
+                     "no output written\n")
+    sys.exit(143 if term else 130)
