@@ -2,6 +2,7 @@
 `tracefold check`), exact µs times, one track per task and per idle CPU, instants with their
 fields, repairs counted, --split, and the Parquet round trip."""
 import json
+from collections import defaultdict
 
 import pytest
 
@@ -226,22 +227,83 @@ def test_vectorized_track_keys_agree_with_track_of():
         assert list(zip(p.to_pylist(), tt.to_pylist())) == want, src.name
 
 
-def test_check_is_exact_for_large_absolute_times(tmp_path):
-    """20,000,000 s of uptime: µs with 3 decimals have 17 significant digits, more than a
-    double holds; the checker reads them as decimals (a double-reading one saw a 1 ns
-    overlap in tracefold's own output)."""
+def _shifted_hello(tmp_path, seconds):
     import re
-    from tracefold.analysis.check import check_file
     src = (ROOT / "samples" / "ftrace-graph-hello.txt").read_text()
     shifted = re.sub(r"^(\s*)(\d+)\.(\d{6})(?= \|)",
-                     lambda m: f"{m.group(1)}{int(m.group(2)) + 20_000_000}.{m.group(3)}",
+                     lambda m: f"{m.group(1)}{int(m.group(2)) + seconds}.{m.group(3)}",
                      src, flags=re.M)
     assert shifted != src
-    inp = tmp_path / "shifted.txt"
+    inp = tmp_path / f"shifted-{seconds}.txt"
     inp.write_text(shifted)
+    return inp
+
+
+def _nested_as_doubles(events):
+    """Problems a viewer that reads every number as a double would see: per track, a call
+    that starts before its enclosing call or ends after it (no tolerance)."""
+    bad = []
+    tracks = defaultdict(list)
+    for e in events:
+        if e.get("ph") == "X":
+            tracks[(e["pid"], e["tid"])].append((float(e["ts"]), float(e["dur"])))
+    for evs in tracks.values():
+        evs.sort(key=lambda x: (x[0], -x[1]))
+        stack = []
+        for ts, dur in evs:
+            end = ts + dur
+            while stack and stack[-1] <= ts:
+                stack.pop()
+            if stack and end > stack[-1]:
+                bad.append((ts, end, stack[-1]))
+            stack.append(end)
+    return bad
+
+
+@pytest.mark.parametrize("seconds", [20_000_000, 1_764_500_000])
+def test_large_absolute_times_nest_exactly_as_doubles(tmp_path, seconds):
+    """20,000,000 s of uptime, or a wall clock: µs with 3 decimals have 17-19 significant
+    digits, more than a double holds. The checker reads them as decimals (a double-reading one
+    saw a 1 ns overlap in tracefold's own output), and the writer puts such times on a binary
+    grid doubles hold exactly, so that a viewer reading doubles sees the nesting written."""
+    from decimal import Decimal
+    from tracefold.analysis.check import check_file
+    inp = _shifted_hello(tmp_path, seconds)
     out = tmp_path / "t.json"
     tracefold.convert(inp, out, absolute_ts=True)
     assert check_file(out)["ok"]
+    doc = json.loads(out.read_text())
+    assert not _nested_as_doubles(doc["traceEvents"])
+    raw = json.loads(out.read_text(), parse_float=Decimal)["traceEvents"]
+    xs = [e for e in raw if e.get("ph") == "X"]
+    assert xs
+    for e in xs:                    # every written number is exactly a double
+        for k in ("ts", "dur"):
+            assert Decimal(float(e[k])) == Decimal(e[k]), e
+    # and within one grid step of the exact time (the rebased output holds the exact µs)
+    rebased = tmp_path / "r.json"
+    tracefold.convert(inp, rebased)
+    exact = [e for e in json.loads(rebased.read_text(), parse_float=Decimal)["traceEvents"]
+             if e.get("ph") == "X"]
+    assert len(exact) == len(xs)
+    first = min(Decimal(e["ts"]) for e in xs)
+    step = Decimal(2) ** ((int(first).bit_length() + 1) - 53)
+    assert step <= Decimal("0.5")           # 0.5 µs on a wall clock, ~4 ns at 20,000,000 s
+    base = first - min(Decimal(e["ts"]) for e in exact)
+    for a, b in zip(sorted((Decimal(e["ts"]), Decimal(e["dur"])) for e in xs),
+                    sorted((Decimal(e["ts"]), Decimal(e["dur"])) for e in exact)):
+        assert abs(a[0] - (b[0] + base)) <= step
+        assert abs(a[1] - b[1]) <= step
+
+
+def test_small_absolute_times_stay_exact_ns(tmp_path):
+    """Below 2^40 µs the times are written exactly in ns, as always."""
+    inp = _shifted_hello(tmp_path, 100_000)
+    out = tmp_path / "t.json"
+    tracefold.convert(inp, out, absolute_ts=True)
+    text = out.read_text()
+    assert '"ts":100052359447.000' in text or '"ts":100052359447' in text.replace(".000", "")
+    assert not _nested_as_doubles(json.loads(text)["traceEvents"])
 
 
 def test_sample_gap_median_is_numpys_and_bounded():

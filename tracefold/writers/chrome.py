@@ -95,6 +95,43 @@ def us(ns: int) -> str:
     return f"{q}.{r:03d}"
 
 
+# Up to 2**40 µs (12.7 days) a viewer that reads "ts" and "dur" as doubles and adds them is off
+# by under 0.2 ns, so rounding to ns gives back the exact times. Beyond that (absolute times of
+# long-running machines, wall clocks) doubles cannot hold every ns: times are then written on
+# a binary grid every double holds exactly, sums included.
+EXACT_US = 1 << 40
+
+
+class DyadicTime:
+    """Times (ns) as µs on the grid of multiples of 2**-shift µs, rounded down, so that every
+    written value and every ``ts + dur`` below 2**(53 - shift) µs is an exact double: a viewer
+    reading doubles sees the calls nested exactly as written (floor keeps order, so nesting
+    survives). ``shift`` is the finest grid for times up to twice ``max_ns``."""
+
+    def __init__(self, max_ns: int):
+        bits = (max(max_ns, 0) // 1000).bit_length() + 1
+        self.shift = 53 - bits
+        self.step_ns = 1000 / 2 ** self.shift
+
+    def q(self, ns: int) -> int:
+        """Grid index of a time (floor)."""
+        if self.shift >= 0:
+            return (ns << self.shift) // 1000
+        return ns // (1000 << -self.shift)
+
+    def text(self, m: int) -> str:
+        """Exact decimal text of grid index ``m``."""
+        if m < 0:
+            return "-" + self.text(-m)
+        s = self.shift
+        if s <= 0:
+            return str(m << -s)
+        whole, frac = m >> s, m & ((1 << s) - 1)
+        if not frac:
+            return str(whole)
+        return f"{whole}.{frac * 5 ** s:0{s}d}".rstrip("0")
+
+
 def track_of(pid, tid, cpu, comm):
     """(pid, tid, thread name) of a row's track."""
     if tid is None:
@@ -224,6 +261,12 @@ class ChromeWriter(Writer):
             self.base = 0
         else:
             self.base = self.t0
+        ends = [tr.end for tr in self.tracks.values() if tr.end is not None]
+        top = max(ends, default=0) - self.base
+        self._grid = DyadicTime(top) if top // 1000 >= EXACT_US else None
+        if self._grid is not None:
+            self.notes[f"times beyond 2^40 µs written on a {self._grid.step_ns:g} ns binary "
+                       "grid (exact as doubles)"] += 1
         for key, g in self._gaps.items():
             self.tracks[key].cap = _median(g)
         self._names = {}            # (pid, tid) -> thread name
@@ -241,6 +284,19 @@ class ChromeWriter(Writer):
             self._lost_slice(cpu, gap, None)
         self._close_file(last=True)
         self._spool.close()
+
+    def _ts(self, ns: int) -> str:
+        if self._grid is None:
+            return us(ns - self.base)
+        g = self._grid
+        return g.text(g.q(ns - self.base))
+
+    def _dur(self, start: int, dur: int) -> str:
+        if self._grid is None:
+            return us(dur)
+        g = self._grid
+        s = start - self.base
+        return g.text(g.q(s + dur) - g.q(s))
 
     # output files --------------------------------------------------------
     def _open_file(self):
@@ -378,10 +434,10 @@ class ChromeWriter(Writer):
         self.notes["lost-event gaps marked on their CPU"] += 1
         if start is None or end is None or end <= start:
             self._event(f'"ph":"i","s":"t","cat":"lost","name":{_dumps(name)},"pid":0,'
-                        f'"tid":{key[1]},"ts":{us(at - self.base)},"args":{_dumps(args)}')
+                        f'"tid":{key[1]},"ts":{self._ts(at)},"args":{_dumps(args)}')
             return
         self._event(f'"ph":"X","cat":"lost","name":{_dumps(name)},"pid":0,"tid":{key[1]},'
-                    f'"ts":{us(start - self.base)},"dur":{us(end - start)},'
+                    f'"ts":{self._ts(start)},"dur":{self._dur(start, end - start)},'
                     f'"args":{_dumps(args)}')
 
     def _call(self, key, tr, c, i):
@@ -515,7 +571,7 @@ class ChromeWriter(Writer):
         self.notes["calls of zero duration written as instants"] += 1
         args = dict(o.args, dur_ns=0)
         self._event(f'"ph":"i","s":"t","cat":"call","name":{_dumps(o.name)},"pid":{key[0]},'
-                    f'"tid":{key[1]},"ts":{us(o.start - self.base)},"line":{o.line},'
+                    f'"tid":{key[1]},"ts":{self._ts(o.start)},"line":{o.line},'
                     f'"args":{_dumps(args)}')
 
     def _close_all(self, key, tr):
@@ -535,7 +591,7 @@ class ChromeWriter(Writer):
             if len(self._jnames) < 100_000:
                 self._jnames[name] = jname
         self._event(f'"ph":"X","cat":"{cat}","name":{jname},"pid":{key[0]},'
-                    f'"tid":{key[1]},"ts":{us(start - self.base)},"dur":{us(dur)}{ln}{body}')
+                    f'"tid":{key[1]},"ts":{self._ts(start)},"dur":{self._dur(start, dur)}{ln}{body}')
 
     def _instant(self, key, tr, c, i, kind):
         ts = c["ts_ns"][i]
@@ -554,7 +610,7 @@ class ChromeWriter(Writer):
         self._used_tracks.add(key)
         scope = "g" if kind == MARKER else "t"
         self._event(f'"ph":"i","s":"{scope}","cat":"{kind}","name":{_dumps(name)},'
-                    f'"pid":{key[0]},"tid":{key[1]},"ts":{us(ts - self.base)},'
+                    f'"pid":{key[0]},"tid":{key[1]},"ts":{self._ts(ts)},'
                     f'"line":{c["line"][i]},"args":{_dumps(args)}')
 
     # samples: a flame chart per thread -----------------------------------
