@@ -590,8 +590,8 @@ class ChromeWriter(Writer):
             jname = _dumps(name)
             if len(self._jnames) < 100_000:
                 self._jnames[name] = jname
-        self._event(f'"ph":"X","cat":"{cat}","name":{jname},"pid":{key[0]},'
-                    f'"tid":{key[1]},"ts":{self._ts(start)},"dur":{self._dur(start, dur)}{ln}{body}')
+        self._event(f'"ph":"X","cat":"{cat}","name":{jname},"pid":{key[0]},"tid":{key[1]},'
+                    f'"ts":{self._ts(start)},"dur":{self._dur(start, dur)}{ln}{body}')
 
     def _instant(self, key, tr, c, i, kind):
         ts = c["ts_ns"][i]
