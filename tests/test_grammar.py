@@ -2,11 +2,12 @@
 derived from them, and on real lines the derived regexes and Lark's own parser agree."""
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from conftest import SAMPLES, need_shared
+from conftest import ROOT, SAMPLES, need_shared
 from tracefold.grammar import GrammarError, LineGrammar, canonical, load
 from tracefold.readers import READERS
 
@@ -236,3 +237,99 @@ def test_trace_without_its_header_reads_the_same_and_takes_the_split_path(trace,
     # the guessed columns give the split path the lines the header's legend gives it
     taken = split_taken(bare, 0)
     assert taken == split_taken(GENERATED / trace, head) and taken > 0.3 * len(lines)
+
+
+def _rare_corpus_lines():
+    """Real lines of every format that no fast rule of its reader takes: the rare shapes
+    (banners, markers, headers, comments …), each distinct text once."""
+    import gzip
+    from tracefold.readers import guess_format
+    need_shared()
+    files = []
+    for line in (SAMPLES / "MANIFEST.tsv").read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[1] in READERS and parts[2] in ("clean", "edited"):
+            files.append((parts[1], SAMPLES / parts[0]))
+    # the repository's real traces: busy-system banners, interrupts, lost events, drops
+    for p in sorted((ROOT / "tests" / "golden").rglob("*.txt*")) + \
+            sorted((ROOT / "samples").glob("*.txt")):
+        if p.suffix in (".txt", ".gz") and not p.name.endswith((".report.txt", ".folded.txt")):
+            try:
+                files.append((guess_format(p), p))
+            except Exception:
+                continue
+    big = SAMPLES.parent / "generated" / "vm-big-default" / "ftrace-graph-all-default.txt.gz"
+    if big.exists():              # a busy system: context-switch banners of many task pairs
+        files.append(("ftrace", big))
+    seen = set()
+    out = []
+    for fmt, path in files:
+        r = READERS[fmt]
+        g = load(r.grammar)
+        fast = [(re.compile(g.regex(rule, (r.INNER[rule],) if r.INNER.get(rule) else ())),
+                 r.INNER.get(rule), re.compile(g.regex(r.INNER[rule])) if r.INNER.get(rule)
+                 else None) for rule in r().order]
+
+        def taken(t):               # by a fast rule: its regex, then its inner rule's
+            for rx, inner, irx in fast:
+                m = rx.match(t)
+                if m and (inner is None or irx.match(m.group(inner) or "")):
+                    return True
+            return False
+
+        raw = gzip.open(path).read(4 << 20) if path.suffix == ".gz" else path.read_bytes()
+        for no, t in enumerate(raw.decode(errors="replace").splitlines(), 1):
+            if (fmt, t) in seen or len(t) > 2000 or taken(t):
+                continue
+            seen.add((fmt, t))
+            out.append((fmt, path.name, no, t))
+    return out
+
+
+def test_rare_lines_read_by_their_shape_regex_as_lark_reads_them():
+    """Reader.read_rare reads a rare line with the regex of its only line shape instead of
+    Lark (issue 14: no per-line Earley on common shapes). On every distinct real rare line of
+    the corpus, that reading is Lark's: the same rule and the same non-empty fields."""
+    by_fmt = {}
+    for fmt, path, no, text in _rare_corpus_lines():
+        by_fmt.setdefault(fmt, []).append((path, no, text))
+    checked = 0
+    shapes = set()
+    for fmt, rows in by_fmt.items():
+        r = READERS[fmt]()
+        texts = [t for _, _, t in rows]
+        r._read_shapes(pa.array(texts, pa.string()))
+        for path, no, text in rows:
+            if text not in r._rare_cache:
+                continue                # several readings, or none: Lark decides
+            quick = r._rare_cache[text]
+            try:
+                slow = r.g.parse(text)
+            except Exception:
+                slow = None
+            assert slow is not None, (fmt, path, no, text, quick)
+            assert slow[0] == quick[0], (fmt, path, no, text, quick, slow)
+            assert {k: v for k, v in slow[1].items() if v} == quick[1], \
+                (fmt, path, no, text, quick, slow)
+            shapes.add((fmt, quick[0]))
+            checked += 1
+    assert checked > 250, checked
+    # the shapes that matter on real traces are among them
+    for want in [("ftrace", "banner_switch"), ("ftrace", "banner_rule"),
+                 ("ftrace", "lost_events"), ("trace-cmd", "dropped_events")]:
+        assert want in shapes, (want, sorted(shapes))
+
+
+@pytest.mark.parametrize("text", [
+    # print_graph_irq's markers (kernel/trace/trace_functions_graph.c), with and without the
+    # abstime column; no real trace at hand has them (funcgraph-irqs on an irqentry function)
+    " 1)   ==========> |", " 0)  <========== |", " 1) ==========>",
+    " 1234.567890 |   1)   ==========> |"])
+def test_irq_markers_are_read_without_lark(text):
+    from tracefold.readers.ftrace import FtraceReader
+    r = FtraceReader()
+    got = r.read_rare(pa.array([text]), np.arange(1))
+    assert got[0][2] is not None and got[0][2][0] == "irq_marker", got
+    assert r.stats.lark_lines == 0
+    assert r.g.parse(text)[0] == "irq_marker"
+    assert {k: v for k, v in r.g.parse(text)[1].items() if v} == got[0][2][1]

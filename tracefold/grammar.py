@@ -124,6 +124,27 @@ class LineGrammar:
             out.append(strip_ns(str(sym.name)))
         return out
 
+    @functools.lru_cache(maxsize=None)
+    def subrules(self, rule: str) -> tuple[str, ...]:
+        """Named rules (not ``_x``) used by ``rule``, directly or not, in order of first use:
+        the rules Lark reports as fields of a line of that shape."""
+        out: dict[str, None] = {}
+
+        def walk(t, stack):
+            if isinstance(t, Tree):
+                for c in t.children:
+                    walk(c, stack)
+                return
+            sym = getattr(t, "name", None)
+            if sym is None or type(t).__name__ == "Terminal" or sym in stack:
+                return
+            if not strip_ns(sym).startswith("_"):
+                out.setdefault(strip_ns(sym))
+            walk(self._rules[sym][2], stack + (sym,))
+
+        walk(self._rules[rule][2], (rule,))
+        return tuple(out)
+
     def priority(self, rule: str) -> int:
         """The rule's Lark priority (``rule.2: …``), 0 when not given."""
         opts = self._rules[rule][3] if rule in self._rules else None

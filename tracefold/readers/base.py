@@ -16,6 +16,7 @@ from ..schema import table_from_columns
 
 MAX_REPORTED_UNRECOGNIZED = 5
 MAX_LARK_LINE = 2000   # Earley is quadratic; no rare line shape is longer than this
+RARE_CACHE = 10_000    # readings of rare line texts kept (banners repeat: task pairs, CPUs)
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Stats:
     unrecognized: int = 0
     skipped: Counter = field(default_factory=Counter)
     lost_events: int = 0
+    lark_lines: int = 0         # lines whose reading needed Lark's Earley parser
     tids: set = field(default_factory=set)
     ts_min: int | None = None
     ts_max: int | None = None
@@ -67,6 +69,7 @@ class Stats:
             "unrecognized": self.unrecognized,
             "skipped": dict(sorted(self.skipped.items())),
             "lost_events": self.lost_events,
+            "lark_lines": self.lark_lines,
             "tasks": len(self.tids),
             "time_span_ns": (self.ts_max - self.ts_min) if self.ts_min is not None else 0,
             "first_unrecognized": [
@@ -183,6 +186,9 @@ class Reader:
     # comments: building the Earley parser for them alone costs ~0.25 s). Only rules whose
     # regex and Lark agree (tests/test_grammar.py checks it on the corpus).
     QUICK_RULES: tuple = ()
+    # line shapes always left to Lark even where their regex is the only reading (none so
+    # far: tests/test_grammar.py checks regex and Lark agree on every real rare line)
+    LARK_RULES: tuple = ()
 
     def __init__(self, path="?"):
         self.path = str(path)
@@ -191,6 +197,8 @@ class Reader:
         self._rare_cache: dict[str, tuple | None] = {}
         self._piece_repeats: dict = {}
         self._rare_errors: dict = {}
+        self._lark_texts: set = set()     # cached texts whose reading needed Lark
+        self.last_lark = False
 
     # ------------------------------------------------------------------ detection
     @classmethod
@@ -332,23 +340,89 @@ class Reader:
             cols.update(sub, skip=both)
         return mask, cols
 
-    # ------------------------------------------------------------------ Lark path
+    # ------------------------------------------------------------------ rare lines
+    def read_rare(self, lines: pa.Array, left: np.ndarray):
+        """[(chunk index, text, (rule, fields) or None)] of the lines no fast rule took.
+
+        All at once: each line shape's regex runs over the distinct texts (RE2), and a text
+        that exactly one shape of the highest matching priority accepts is read with that
+        shape's regex, every rule of it captured — the reading Lark would give (the regex's
+        language is the rule's; tests/test_grammar.py checks the fields on real lines). Only
+        texts with several readings, or none, go to Lark, one by one (cached)."""
+        if not len(left):
+            return []
+        sub = lines if len(left) == len(lines) else lines.take(pa.array(left))
+        self._read_shapes(sub)
+        out = []
+        lark = 0
+        for i, text in zip(left.tolist(), sub.to_pylist()):
+            out.append((i, text, self.rare(text)))
+            lark += self.last_lark
+        self.stats.lark_lines += lark
+        return out
+
+    def _read_shapes(self, sub: pa.Array):
+        todo = pc.unique(sub)
+        if self._rare_cache:
+            known = pc.is_in(todo, value_set=pa.array(list(self._rare_cache), pa.string()))
+            todo = todo.filter(pc.invert(known))
+        todo = todo.filter(pc.less_equal(pc.binary_length(todo), MAX_LARK_LINE))
+        if not len(todo) or len(self._rare_cache) >= RARE_CACHE:
+            return
+        shapes = _line_shapes(self.g)
+        prio = np.array([p for _, p, _ in shapes], np.float64)
+        hit = np.zeros((len(shapes), len(todo)), bool)
+        for k, (rule, _, _) in enumerate(shapes):
+            hit[k] = np.asarray(pc.match_substring_regex(todo, self.g.regex(rule))
+                                .to_numpy(zero_copy_only=False), dtype=bool)
+        pr = np.where(hit, prio[:, None], -np.inf)
+        best = pr.max(axis=0)
+        at_best = hit & (pr == best)
+        one = at_best.sum(axis=0) == 1
+        which = at_best.argmax(axis=0)
+        for k, (rule, _, _) in enumerate(shapes):
+            sel = one & (which == k)
+            if not sel.any() or rule in self.LARK_RULES:
+                continue
+            texts = todo.filter(pa.array(sel))
+            rx = self.g.regex(rule, (), True, self.g.subrules(rule))
+            if re.compile(rx).groupindex:
+                st = pc.extract_regex(texts, rx)
+                names = [canonical(f.name) for f in st.type]
+                fields = [st.field(j).to_pylist() for j in range(len(names))]
+            else:
+                names, fields = [], []
+            for r, text in enumerate(texts.to_pylist()):
+                if len(self._rare_cache) >= RARE_CACHE:
+                    return
+                f = {}
+                for name, col in zip(names, fields):
+                    if col[r] and name not in f:      # Lark reports a symbol's first use
+                        f[name] = col[r]
+                self._rare_cache[text] = (rule, f)
+
     def rare(self, text: str):
-        """Parse a line no fast rule took with Lark (cached). Returns (rule, fields) or None."""
+        """Parse a line no fast rule took with Lark (cached). Returns (rule, fields) or None;
+        ``self.last_lark`` says whether the reading needed Lark."""
         if text in self._rare_cache:
+            self.last_lark = text in self._lark_texts
             return self._rare_cache[text]
+        self.last_lark = False
         if len(text) > MAX_LARK_LINE:
             return None
         res = self.quick(text)
         try:
             if res is None and self.some_shape(text):
+                self.last_lark = True
                 res = self.g.parse(text)
         except Exception as e:
             res = None
             if len(self._rare_errors) < MAX_REPORTED_UNRECOGNIZED:
                 self._rare_errors[text] = e       # explains it, without a second parse
-        if len(self._rare_cache) < 10000:
+        if len(self._rare_cache) < RARE_CACHE:
             self._rare_cache[text] = res
+            if self.last_lark:
+                self._lark_texts.add(text)
         return res
 
     def some_shape(self, text: str) -> bool:

@@ -93,9 +93,7 @@ class FtraceReader(Reader):
         self._cont = {}            # print event line -> continuation lines of its message
         owner_of = self._print_owners(matched, line_nos)
         prev_owner = None
-        for i in left.tolist():
-            text = lines[i].as_py()
-            res = self.rare(text)
+        for i, text, res in self.read_rare(lines, left):
             if res is None:
                 own = owner_of.get(i - 1, prev_owner if prev_owner and prev_owner[0] == i - 1 else None)
                 if isinstance(own, tuple):

@@ -97,9 +97,7 @@ class PerfScriptReader(Reader):
                 st.skip("blank", int(blank.sum()))
                 self._blank = set(line_nos[left[blank]].tolist())
                 left = left[~blank]
-        for i in left.tolist():
-            text = lines[i].as_py()
-            res = self.rare(text)
+        for i, text, res in self.read_rare(lines, left):
             if res is None:
                 self.unrecognized(int(line_nos[i]), text)
             elif res[0] == "blank":
