@@ -270,7 +270,7 @@ def _rare_corpus_lines():
                  r.INNER.get(rule), re.compile(g.regex(r.INNER[rule])) if r.INNER.get(rule)
                  else None) for rule in r().order]
 
-        def taken(t):               # by a fast rule: its regex, then its inner rule's
+        def taken(t, fast=fast):    # by a fast rule: its regex, then its inner rule's
             for rx, inner, irx in fast:
                 m = rx.match(t)
                 if m and (inner is None or irx.match(m.group(inner) or "")):

@@ -30,6 +30,7 @@ class Stats:
     skipped: Counter = field(default_factory=Counter)
     lost_events: int = 0
     lark_lines: int = 0         # lines whose reading needed Lark's Earley parser
+    fallback_records: int = 0   # call records nested one by one (exits naming another call)
     tids: set = field(default_factory=set)
     ts_min: int | None = None
     ts_max: int | None = None
@@ -70,6 +71,7 @@ class Stats:
             "skipped": dict(sorted(self.skipped.items())),
             "lost_events": self.lost_events,
             "lark_lines": self.lark_lines,
+            "nesting_fallback_records": self.fallback_records,
             "tasks": len(self.tids),
             "time_span_ns": (self.ts_max - self.ts_min) if self.ts_min is not None else 0,
             "first_unrecognized": [

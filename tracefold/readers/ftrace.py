@@ -251,6 +251,7 @@ class FtraceReader(Reader):
             self.stats.warnings["calls without exit (unclosed)"] = self.graph.unclosed
         if self.graph.orphans:
             self.stats.warnings["exits without entry (no_entry)"] = self.graph.orphans
+        self.stats.fallback_records = self.graph.fallback_records
         return t
 
     # ------------------------------------------------------------------ stack traces

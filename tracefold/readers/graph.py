@@ -107,6 +107,7 @@ class GraphBuilder:
         self.pieces = []                           # vectorized output (dicts of arrays)
         self.unclosed = 0
         self.orphans = 0
+        self.fallback_records = 0    # records nested one by one (inconsistent input)
 
     # ================================================================== output
     def take(self):
@@ -169,12 +170,14 @@ class GraphBuilder:
 
     # ================================================================== record by record
     def record(self, kind, line, cpu, tid, pid, comm, ts, ts_res, dur, dur_res, depth, name,
-               retval=None, flags=None, text=None, start=None, args=None):
+               retval=None, flags=None, text=None, start=None, args=None, key=None):
         """One graph record. For EXIT, ``ts`` is the exit time and ``start`` an exact entry
-        time when the source has one (trace-cmd -R calltime)."""
-        if tid is None and cpu in self.current:
-            tid, comm = self.current[cpu]
-        key = self._key(cpu, tid)
+        time when the source has one (trace-cmd -R calltime). ``key``: the record's stream
+        when the caller knows it (a batch's keys from its banners)."""
+        if key is None:
+            if tid is None and cpu in self.current:
+                tid, comm = self.current[cpu]
+            key = self._key(cpu, tid)
         stack = self.stacks.get(key)
         if stack is None:
             stack = self.stacks[key] = []
@@ -225,14 +228,14 @@ class GraphBuilder:
             self._emit(line, None, INSTANT, name, ts, ts_res, dur, dur_res, tid, pid, comm, cpu,
                        depth, parent, text=text, flags=flags)
 
-    def _record_row(self, b, i):
+    def _record_row(self, b, i, key=None):
         g = lambda col, ok=None: (int(b[col][i]) if (ok is None or b[ok][i]) else None)  # noqa
         sv = lambda col: _str_at(b[col], i)  # noqa
         self.record(int(b["kind"][i]), int(b["line"][i]), _none(b["cpu"][i]), _none(b["tid"][i]),
                     _none(b["pid"][i]), sv("comm"), g("ts", "ts_ok"), g("tres", "ts_ok"),
                     g("dur", "dur_ok"), g("dres", "dur_ok"), int(b["depth"][i]), sv("name"),
                     retval=sv("retval"), flags=sv("flags"), text=sv("text"),
-                    start=g("start", "start_ok"), args=sv("args"))
+                    start=g("start", "start_ok"), args=sv("args"), key=key)
 
     # ================================================================== batches
     def feed_batch(self, b: dict, switches=(), losts=()):
@@ -240,18 +243,32 @@ class GraphBuilder:
         banners ``(line, cpu, prev_tid, prev_comm, next_tid, next_comm)`` and lost-event
         markers ``(line, cpu)``."""
         n = len(b["line"])
-        if losts or not n:
-            # lost events change the state mid-chunk: go record by record, in line order
-            events = sorted([(int(b["line"][i]), 0, i) for i in range(n)]
-                            + [(s[0], 1, s) for s in switches] + [(l[0], 2, l) for l in losts],
-                            key=lambda e: e[0])
-            for _, typ, x in events:
-                if typ == 0:
-                    self._record_row(b, x)
-                elif typ == 1:
+        if not n:
+            for _, typ, x in sorted([(s[0], 1, s) for s in switches] +
+                                    [(x[0], 2, x) for x in losts], key=lambda e: e[0]):
+                if typ == 1:
                     self.switch(*x[1:])
                 else:
                     self.lost(x[1])
+            return
+        if losts:
+            # lost events change the state mid-chunk: the records between two markers nest
+            # together, then the marker closes what it cuts
+            lines = b["line"]
+            lo, prev = 0, -1
+            for lost in sorted(losts, key=lambda e: e[0]):
+                hi = int(np.searchsorted(lines, lost[0]))
+                self._feed(_slice(b, lo, hi), [s for s in switches if prev < s[0] < lost[0]])
+                self.lost(lost[1])
+                lo, prev = hi, lost[0]
+            self._feed(_slice(b, lo, n), [s for s in switches if s[0] > prev])
+            return
+        self._feed(b, switches)
+
+    def _feed(self, b, switches):
+        if not len(b["line"]):
+            for s in switches:
+                self.switch(*s[1:])
             return
         keys = self._assign_keys(b, switches)
         order = np.argsort(keys, kind="stable")
@@ -266,6 +283,10 @@ class GraphBuilder:
         tid = b["tid"]
         unknown = tid < 0
         keys = tid.copy()
+        covered = set(np.unique(b["cpu"][unknown]).tolist()) if unknown.any() else set()
+        for s in switches:          # banners of CPUs with no record of unknown task here
+            if s[1] not in covered:
+                self.switch(*s[1:])
         if not unknown.any():
             return keys
         if not isinstance(b["comm"], np.ndarray):
@@ -323,52 +344,60 @@ class GraphBuilder:
         return keys
 
     def _feed_group(self, b, idx, key):
+        """One stream's records of a chunk (after the calls it carries open), nested with
+        numpy. An exit that names another function than the call its depth would close
+        ("} /* g */" where f is open) closes only the deeper calls and is an exit of no open
+        call: such exits are found and the nesting computed again (a few rounds at most);
+        record by record only if that does not settle (counted as ``fallback_records``)."""
         skey = key if key >= 0 else ("cpu", -key - 1)
         carried = self.stacks.get(skey) or []
-        kind = b["kind"][idx]
-        depth = b["depth"][idx]
-        is_e = kind == ENTRY
-        is_x = kind == EXIT
-        opened = np.cumsum(is_e) - np.cumsum(is_x) + len(carried)
-        before = opened - is_e + is_x            # calls open before each record
-        want = np.where(is_x, before - 1, before)
-        carried_ok = all(f.depth == k for k, f in enumerate(carried))
-        if not (carried_ok and np.array_equal(depth, want) and (before - is_x >= 0).all()):
-            for i in idx.tolist():
-                self._record_row(b, i)
-            return
-        self._vector_group(b, idx, carried, skey, is_e, is_x, depth)
+        cdepth = np.array([f.depth for f in carried], np.int64)
+        kind, depth = b["kind"][idx], b["depth"][idx]
+        skip = None
+        for _ in range(8):
+            nest = _nest(cdepth, kind, depth, skip)
+            if nest is None:
+                break
+            bad = self._other_names(b, idx, carried, nest)
+            if not len(bad):
+                self._vector_group(b, idx, carried, skey, nest)
+                return
+            if skip is None:
+                skip = np.zeros(len(carried) + len(idx), bool)
+            skip[bad] = True
+        self.fallback_records += len(idx)
+        for i in idx.tolist():
+            self._record_row(b, i, skey)
 
-    def _vector_group(self, b, idx, carried, skey, is_e, is_x, depth):
+    def _other_names(self, b, idx, carried, nest):
+        """Positions of the exits that would close a call whose function they do not name
+        ("ext4_file_open [ext4]" and "ext4_file_open" are the same; no name agrees)."""
+        import pyarrow.compute as pc
+        closer, proper = nest[0], nest[4]
         nc = len(carried)
-        m = len(idx)
-        # positions: carried frames first (0..nc-1), then the records (nc..nc+m-1)
-        pos = np.arange(nc + m)
-        all_depth = np.concatenate([np.arange(nc), depth])
-        all_e = np.concatenate([np.ones(nc, bool), is_e])
-        all_x = np.concatenate([np.zeros(nc, bool), is_x])
-        e_pos_by_depth = {}
-        for d in np.unique(all_depth).tolist():
-            e_pos_by_depth[d] = pos[all_e & (all_depth == d)]
-        # the entry each exit closes: the last entry of the same depth before it
-        match = np.full(nc + m, -1, np.int64)           # for exits: position of the entry
-        closed_by = np.full(nc + m, -1, np.int64)       # for entries: position of the exit
-        for d, epos in e_pos_by_depth.items():
-            xs = pos[all_x & (all_depth == d)]
-            if len(xs):
-                j = np.searchsorted(epos, xs) - 1
-                match[xs] = epos[j]
-                closed_by[epos[j]] = xs
-        # parent: the last entry one level up, before the record
-        parent_pos = np.full(nc + m, -1, np.int64)
-        for d in np.unique(all_depth).tolist():
-            if d == 0 or (d - 1) not in e_pos_by_depth:
-                continue
-            sel = pos[all_depth == d]
-            epos = e_pos_by_depth[d - 1]
-            j = np.searchsorted(epos, sel) - 1
-            parent_pos[sel] = np.where(j >= 0, epos[np.maximum(j, 0)], -1)
-        # per-position attributes (carried frames + records)
+        e = np.flatnonzero(proper)
+        names = b["name"]
+        if isinstance(names, np.ndarray):
+            names = pa.array(names, pa.string())
+        names = names.take(pa.array(idx)).cast(pa.string())
+        xn = names.take(pa.array(closer[e] - nc))
+        if xn.null_count == len(xn):
+            return e[:0]
+        en = pa.concat_arrays([pa.array([f.name for f in carried], pa.string()), names]) \
+            .take(pa.array(e))
+
+        def first_word(a):
+            a = pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
+            return pc.list_element(pc.split_pattern(a, " ", max_splits=1), 0)
+        same = pc.fill_null(pc.equal(first_word(en), first_word(xn)), True)
+        bad = ~np.asarray(same.to_numpy(zero_copy_only=False), bool)
+        return closer[e[bad]]
+
+    def _vector_group(self, b, idx, carried, skey, nest):
+        closer, parent_pos, orphan, still_open, proper = nest
+        nc = len(carried)
+        all_depth = np.concatenate([np.array([f.depth for f in carried], np.int64),
+                                    b["depth"][idx]])
         line = np.concatenate([np.array([f.line for f in carried], np.int64), b["line"][idx]])
 
         def cat(col, from_frame, dtype):
@@ -400,64 +429,192 @@ class GraphBuilder:
         dres = np.concatenate([np.zeros(nc, np.int64), b["dres"][idx]])
         start = np.concatenate([np.zeros(nc, np.int64), b["start"][idx]])
         start_ok = np.concatenate([np.zeros(nc, bool), b["start_ok"][idx]])
-        kind = np.concatenate([np.zeros(nc, np.int8), b["kind"][idx]])
+        kind = np.concatenate([np.full(nc, ENTRY, np.int8), b["kind"][idx]])
 
-        # rows: closed entries (with their exit), leaves, comments; open entries stay carried
-        e_closed = all_e & (closed_by >= 0)
-        leaf = kind == LEAF
-        com = kind == COMMENT
-        still_open = all_e & (closed_by < 0)
+        # rows: entries closed by their exit, entries closed by a shallower record (unclosed),
+        # leaves, comments and exits of no open call (no_entry); open entries stay carried
+        all_e = kind == ENTRY
+        e_closed = proper
+        e_cut = all_e & ~proper & ~still_open
         self.stacks[skey] = [Frame(int(line[p]), name[p].as_py(),
                                    int(ts[p]) if ts_ok[p] else None,
                                    int(tres[p]) if ts_ok[p] else None, int(all_depth[p]),
                                    _none(tid[p]), _none(pid[p]), comm[p].as_py(), _none(cpu[p]),
                                    flags[p].as_py(), args[p].as_py())
                              for p in np.flatnonzero(still_open).tolist()]
-        rows = np.flatnonzero(e_closed | leaf | com)
+        self.unclosed += int(e_cut.sum())
+        self.orphans += int(orphan.sum())
+        leaf = kind == LEAF
+        com = kind == COMMENT
+        rows = np.flatnonzero(e_closed | e_cut | leaf | com | orphan)
         if not len(rows):
             return
-        x = np.where(e_closed[rows], closed_by[rows], rows)     # where duration / retval live
+        rc, rcut, rorph = e_closed[rows], e_cut[rows], orphan[rows]
+        x = np.where(rc, closer[rows], rows)     # where duration / retval live
         r_ts = ts[rows].copy()
         r_ts_ok = ts_ok[rows].copy()
         r_tres = tres[rows].copy()
-        # exact entry time from the exit (trace-cmd -R calltime) wins over the printed one
-        ex = start_ok[x] & e_closed[rows]
+        # a call closed by its exit (as GraphBuilder.record): the exact entry time the exit
+        # carries (trace-cmd -R calltime), else the entry's time, else exit time - duration
+        ex = start_ok[x] & rc
         r_ts[ex] = start[x][ex]
         r_tres[ex] = 1
         r_ts_ok |= ex
-        # entry time unknown: exit time - duration
-        back = ~r_ts_ok & e_closed[rows] & ts_ok[x] & dur_ok[x]
+        back = ~r_ts_ok & rc & ts_ok[x] & dur_ok[x]
         r_ts[back] = ts[x][back] - dur[x][back]
         r_tres[back] = tres[x][back]
         r_ts_ok |= back
+        r_tres_ok = r_ts_ok.copy()
+        # an exit of no open call: its calltime, else its time - duration; the resolution is
+        # the exit time's
+        if rorph.any():
+            o_start = np.where(start_ok[rows], start[rows], ts[rows] - dur[rows])
+            o_ok = start_ok[rows] | (ts_ok[rows] & dur_ok[rows])
+            r_ts = np.where(rorph, o_start, r_ts)
+            r_ts_ok = np.where(rorph, o_ok, r_ts_ok)
+            r_tres_ok = np.where(rorph, o_ok & ts_ok[rows], r_tres_ok)
         name_null = np.asarray(name.is_null().to_numpy(zero_copy_only=False), bool)
-        r_name = name.take(pa.array(np.where(name_null[rows] & e_closed[rows], x, rows)))
+        r_name = name.take(pa.array(np.where(name_null[rows] & rc, x, rows)))
         is_call = ~com[rows]
-        d_ok = dur_ok[x].copy()
+        d_ok = dur_ok[x] & ~rcut
         r_dur = dur[x].copy()
         r_dres = dres[x].copy()
         # entry and exit both carry ns timestamps (uftrace -f time): exit - entry is exact
-        exact = e_closed[rows] & ts_ok[rows] & ts_ok[x] & (tres[rows] == 1) & (tres[x] == 1) \
+        exact = rc & ts_ok[rows] & ts_ok[x] & (tres[rows] == 1) & (tres[x] == 1) \
             & ~start_ok[x] & self.exact_ts
         r_dur[exact] = ts[x][exact] - ts[rows][exact]
         r_dres[exact] = 1
         d_ok |= exact
         ppos = parent_pos[rows]
+        end_ok = rc | rorph
+        # a call's task: the entry's, else the exit's (an entry before the first banner)
+        r_tid, r_pid = tid[rows], pid[rows]
+        r_comm = comm.take(pa.array(rows))
+        if rc.any():
+            r_tid = np.where(rc & (r_tid < 0), tid[x], r_tid)
+            r_pid = np.where(rc & (r_pid < 0), pid[x], r_pid)
+            import pyarrow.compute as pc
+            no_comm = pc.fill_null(pc.equal(r_comm, ""), True)
+            r_comm = pc.if_else(pc.and_(pa.array(rc), no_comm), comm.take(pa.array(x)), r_comm)
+        status = np.where(rcut, 1, np.where(rorph, 2, 0))
         self.pieces.append({
             "line": line[rows],
-            "end_line": (np.where(e_closed[rows], line[x], 0), e_closed[rows]),
+            "end_line": (np.where(end_ok, line[x], 0), end_ok),
             "kind": choose(~is_call, [CALL, INSTANT], FORMAT_T),
             "event": choose(~is_call, [self.event, "comment"]),
             "name": r_name,
-            "ts_ns": (r_ts, r_ts_ok), "ts_res_ns": (r_tres, r_ts_ok),
+            "ts_ns": (r_ts, r_ts_ok), "ts_res_ns": (r_tres, r_tres_ok),
             "dur_ns": (r_dur, d_ok), "dur_res_ns": (r_dres, d_ok),
-            "pid": (pid[rows], pid[rows] >= 0), "tid": (tid[rows], tid[rows] >= 0),
-            "comm": comm.take(pa.array(rows)), "cpu": (cpu[rows], cpu[rows] >= 0),
+            "pid": (r_pid, r_pid >= 0), "tid": (r_tid, r_tid >= 0),
+            "comm": r_comm, "cpu": (cpu[rows], cpu[rows] >= 0),
             "depth": all_depth[rows],
             "parent_line": (np.where(ppos >= 0, line[np.maximum(ppos, 0)], 0), ppos >= 0),
-            "retval": retval.take(pa.array(x)), "text": text.take(pa.array(rows)),
+            "retval": pc_if(rcut, retval.take(pa.array(x))), "text": text.take(pa.array(rows)),
             "flags": flags.take(pa.array(rows)), "args": args.take(pa.array(rows)),
+            "status": _status(status),
         })
+
+
+def _status(code: np.ndarray) -> pa.Array:
+    """0 → null (a complete call), 1 → unclosed, 2 → no_entry (dictionary column)."""
+    d = pa.DictionaryArray.from_arrays(pa.array(np.maximum(code - 1, 0).astype(np.int8),
+                                                mask=code == 0),
+                                       pa.array([UNCLOSED, NO_ENTRY], pa.string()))
+    return d
+
+
+def pc_if(mask: np.ndarray, arr: pa.Array) -> pa.Array:
+    """``arr`` with null where ``mask``."""
+    if not mask.any():
+        return arr
+    import pyarrow.compute as pc
+    return pc.if_else(pa.array(mask), pa.nulls(len(arr), arr.type), arr)
+
+
+def _next_at_or_after(sorted_pos: np.ndarray, q: np.ndarray, n: int) -> np.ndarray:
+    """For each q, the first position in ``sorted_pos`` that is > q (n when none)."""
+    j = np.searchsorted(sorted_pos, q, side="right")
+    out = np.full(len(q), n, np.int64)
+    ok = j < len(sorted_pos)
+    out[ok] = sorted_pos[j[ok]]
+    return out
+
+
+def _nest(carried_depth: np.ndarray, kind: np.ndarray, depth: np.ndarray, skip=None):
+    """The stack machine of :meth:`GraphBuilder.record`, with numpy, for one stream: the
+    carried open calls (positions 0..nc-1, depths increasing) then the records.
+
+    A record at depth d: an entry or leaf closes every open call of depth >= d (the entry
+    then opens one), an exit closes the open calls deeper than d and then the one at depth d
+    if there is one (else it is an exit of no open call), a comment closes nothing. So the
+    call opened at p (depth d) is closed by the first later non-comment record that is
+    shallower, or of depth d — by its exit when that record is an exit. Its parent, like any
+    record's, is the latest earlier entry that is shallower and still open.
+
+    ``skip`` marks exits that name another function than the call of their depth: they close
+    the deeper calls only, and have no parent (the call of their depth is still open).
+
+    Returns (closer, parent, orphan, still_open, proper) over all positions, or None when a
+    depth is negative or carried depths do not increase."""
+    nc = len(carried_depth)
+    if nc > 1 and (np.diff(carried_depth) <= 0).any():
+        return None
+    if len(depth) and depth.min() < 0:
+        return None
+    D = np.concatenate([carried_depth, depth])
+    K = np.concatenate([np.full(nc, ENTRY, np.int8), kind])
+    n = len(D)
+    pos = np.arange(n)
+    is_e = K == ENTRY
+    closing = K != COMMENT
+    e_pos = pos[is_e]
+    e_depth = D[is_e]
+    closer = np.full(n, n, np.int64)
+    levels = np.unique(e_depth)
+    ce_pos = pos[closing]
+    ce_depth = D[closing]
+    same_ok = closing if skip is None else closing & ~skip
+    se_pos = pos[same_ok]
+    se_depth = D[same_ok]
+    for v in levels.tolist():
+        ev = e_pos[e_depth == v]
+        shallower = _next_at_or_after(ce_pos[ce_depth < v], ev, n)
+        same = _next_at_or_after(se_pos[se_depth == v], ev, n)
+        closer[ev] = np.minimum(shallower, same)
+    c = closer[e_pos]
+    has = c < n
+    proper_e = np.zeros(len(e_pos), bool)
+    proper_e[has] = (K[c[has]] == EXIT) & (D[c[has]] == e_depth[has])
+    proper = np.zeros(n, bool)
+    proper[e_pos[proper_e]] = True
+    still_open = np.zeros(n, bool)
+    still_open[e_pos[~has]] = True
+    closed_exit = np.zeros(n, bool)
+    closed_exit[c[proper_e]] = True
+    orphan = (K == EXIT) & ~closed_exit
+    # parent: for each shallower level, the latest entry of that level before the record, if
+    # still open at the record; the deepest such one wins (levels ascending)
+    limit = np.where(K == COMMENT, np.iinfo(np.int64).max, D)
+    parent = np.full(n, -1, np.int64)
+    for v in levels.tolist():
+        q = pos[limit > v]
+        if not len(q):
+            continue
+        ev = e_pos[e_depth == v]
+        j = np.searchsorted(ev, q) - 1
+        ok = j >= 0
+        cand = ev[np.maximum(j, 0)]
+        ok &= closer[cand] > q
+        parent[q[ok]] = cand[ok]
+    if skip is not None:
+        parent[skip] = -1
+    return closer, parent, orphan, still_open, proper
+
+
+def _slice(b: dict, lo: int, hi: int) -> dict:
+    """Records lo..hi-1 of a batch."""
+    return {k: v.slice(lo, hi - lo) if isinstance(v, pa.Array) else v[lo:hi]
+            for k, v in b.items()}
 
 
 def _str_at(v, i):
