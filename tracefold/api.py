@@ -5,11 +5,11 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-import numpy as np
 import pyarrow as pa
 
 from . import readers
 from .schema import SCHEMA
+from .readers.order import InputOrder
 from .source import InputError, iter_chunks
 
 
@@ -49,21 +49,24 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
         return
     fmt = format or readers.guess_format(path)
     reader = readers.get_reader(fmt)(path)
-    order = _InputOrder()
+    order = InputOrder()
     from .readers.base import drain_out_of_range
     drain_out_of_range()
-    for chunk in iter_chunks(path, hold=reader.hold, chunk_bytes=chunk_bytes, progress=progress):
-        t = order.push(reader.process(chunk), reader.open_min_line())
-        n = drain_out_of_range()
-        if n:
-            reader.stats.warnings["numbers too long for their column read as missing"] += n
-        if t is not None and t.num_rows:
+    try:
+        for chunk in iter_chunks(path, hold=reader.hold, chunk_bytes=chunk_bytes,
+                                 progress=progress):
+            out = order.push(reader.process(chunk), reader.open_min_line())
+            n = drain_out_of_range()
+            if n:
+                reader.stats.warnings["numbers too long for their column read as missing"] += n
+            for t in out:
+                reader.stats.add_table(t)
+                yield t
+        for t in order.push(reader.finish(), None):
             reader.stats.add_table(t)
             yield t
-    t = order.push(reader.finish(), None)
-    if t is not None and t.num_rows:
-        reader.stats.add_table(t)
-        yield t
+    finally:
+        order.close()
     st = reader.stats
     if st.unrecognized and (st.lines == st.unrecognized or (format and not st.event_lines)):
         first = st.first_unrecognized[0][0] if st.first_unrecognized else 1
@@ -72,34 +75,6 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
     if result is not None:
         result.format = fmt
         result.stats = reader.stats.as_dict()
-
-
-class _InputOrder:
-    """Emit rows in input-line order: rows at or after the entry line of a call that is still
-    open wait for it (at most MAX_PENDING rows; beyond that order is only per chunk)."""
-    MAX_PENDING = 4_000_000
-
-    def __init__(self):
-        self.pending = None
-
-    def push(self, t, open_min):
-        if t is not None and t.num_rows:
-            t = t if self.pending is None else pa.concat_tables([self.pending, t])
-        else:
-            t = self.pending
-        self.pending = None
-        if t is None:
-            return None
-        line = t.column("line").to_numpy()
-        if len(line) > 1 and (line[1:] < line[:-1]).any():
-            order = np.argsort(line, kind="stable")
-            t, line = t.take(pa.array(order)), line[order]
-        if open_min is None or t.num_rows > self.MAX_PENDING:
-            return t
-        n = int(np.searchsorted(line, open_min, side="left"))
-        if n < t.num_rows:
-            self.pending = t.slice(n)
-        return t.slice(0, n)
 
 
 def _parquet_tables(path, result):
