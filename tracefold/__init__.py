@@ -14,7 +14,6 @@ __all__ = ["read", "read_arrow", "info", "convert", "iter_tables", "callgraph", 
 def __getattr__(name):
     import importlib
     if name in _API:
-        importlib.import_module("tracefold._memory").tune()
         return getattr(importlib.import_module("tracefold.api"), name)
     if name in _SCHEMA:
         return getattr(importlib.import_module("tracefold.schema"), name)

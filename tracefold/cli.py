@@ -8,12 +8,29 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import typer
+# plain help text: typer's rich formatting alone costs ~70 ms of start-up (issue 14.6)
+os.environ.setdefault("TYPER_USE_RICH", "0")
+import typer  # noqa: E402
 
-from . import api, readers
-from .writers.atomic import AtomicFile, OutputError, write_text
-from ._entry import interrupted
-from .source import InputError
+from ._entry import interrupted  # noqa: E402
+from .errors import InputError, OutputError  # noqa: E402
+from .registry import READERS as _INPUT_FORMATS  # noqa: E402
+
+
+class _Lazy:
+    """A module imported on first use: `tracefold --help` needs neither pyarrow nor numpy."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attr):
+        import importlib
+        return getattr(importlib.import_module(self._name), attr)
+
+
+api = _Lazy("tracefold.api")
+readers = _Lazy("tracefold.readers")
+_atomic = _Lazy("tracefold.writers.atomic")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Read ftrace / trace-cmd / uftrace / perf script text into one "
@@ -106,7 +123,7 @@ def convert(
     output: str = typer.Option(..., "-o", "--output", help="output file; its extension picks "
                                "the format (.parquet .folded .json .graphml .dot); - = stdout"),
     from_: Optional[str] = typer.Option(None, "--from", help="input format: "
-                                        + ", ".join(readers.formats())),
+                                        + ", ".join(sorted(_INPUT_FORMATS))),
     to: Optional[str] = typer.Option(None, "--to", help="output format: parquet, folded, "
                                      "chrome, graphml, dot (default: from -o)"),
     # folded stacks (stackcollapse-perf.pl options and meanings)
@@ -345,18 +362,18 @@ def diff(
                               f"red = grew, blue = shrank" + (" (normalized)" if normalize
                                                                else ""),
                      diff=True, unit=unit)
-        write_text(output or "-", svg)
+        _atomic.write_text(output or "-", svg)
         return
     if fmt_out == "folded":
-        write_text(output or "-", "".join(ln + "\n" for ln in D.diff_folded(pb, pn, normalize)))
+        _atomic.write_text(output or "-", "".join(ln + "\n" for ln in D.diff_folded(pb, pn, normalize)))
         return
     shown = _diff_rows(df, all_)
     if fmt_out == "parquet" and output:
-        with AtomicFile(output) as tmp:
+        with _atomic.AtomicFile(output) as tmp:
             shown.to_parquet(tmp, index=False)
         return
     if fmt_out == "json" and output:
-        write_text(output, "".join(json.dumps(_jsonable(r)) + "\n"
+        _atomic.write_text(output, "".join(json.dumps(_jsonable(r)) + "\n"
                                    for r in shown.to_dict(orient="records")))
         return
     if json_:
@@ -522,15 +539,15 @@ def fs_cmd(
 def _fs_output(res, fmt, output):
     from .analysis import fs as F
     if fmt == "parquet":
-        with AtomicFile(output) as tmp:
+        with _atomic.AtomicFile(output) as tmp:
             F.instances_table(res).to_parquet(tmp or sys.stdout.buffer, index=False)
     elif fmt in ("folded", "svg"):
         lines = [f"{k} {v}" for k, v in sorted(res.layer_stacks.items()) if v > 0]
         if fmt == "folded":
-            write_text(output, "".join(ln + "\n" for ln in lines))
+            _atomic.write_text(output, "".join(ln + "\n" for ln in lines))
         else:
             from .writers.svg import render
-            write_text(output, render(lines, title="File-system layers",
+            _atomic.write_text(output, render(lines, title="File-system layers",
                                       subtitle=f"{res.kind}: weight in {res.figure}; syscall "
                                       "→ layers (file systems by name)", palette="fs",
                                       unit=res.figure))
@@ -693,11 +710,11 @@ def main(argv=None):
     signals first). Called with ``argv`` (in-process, e.g. from Python) it leaves imports
     alone."""
     own_process = argv is None
-    if own_process:
-        from . import _memory
-        _memory.tune()
     argv = fix_argv(sys.argv[1:] if argv is None else list(argv))
     cmd = next((a for a in argv if not a.startswith("-")), None)
+    if own_process and cmd is not None and not {"--help", "-h"} & set(argv):
+        from . import _memory          # Arrow's allocator for this process (not for --help)
+        _memory.tune()
     if own_process and cmd in _NO_PANDAS and "pandas" not in sys.modules:
         sys.meta_path.insert(0, _NoPandas())
     try:

@@ -56,11 +56,9 @@ class LineGrammar:
         self.name = name
         self.path = GRAMMAR_DIR / f"{name}.lark"
         self.text = self.path.read_text() if text is None else text
-        gb = GrammarBuilder(import_paths=[str(GRAMMAR_DIR)])
-        gb.load_grammar(self.text, str(self.path))
-        built = gb.build()
-        self._rules = {str(r[0]): r for r in built.rule_defs}
-        self._terms = {str(t[0]): t[1][0] for t in built.term_defs}
+        rule_defs, term_defs = _built(self.text, str(self.path))
+        self._rules = {str(r[0]): r for r in rule_defs}
+        self._terms = {str(t[0]): t[1][0] for t in term_defs}
         self._parser = None
 
     def variant(self, rule: str, definition: str) -> "LineGrammar":
@@ -397,6 +395,41 @@ class LineGrammar:
         if strip_ns(sym).startswith("_") or strip_ns(sym) not in self._capture:
             return f"(?:{inner})"
         return self._group(sym, inner, counts)
+
+
+def _built(text: str, path: str):
+    """Lark's reading of a grammar (rule and terminal definitions): ~30 ms per grammar, which
+    every command pays for format detection, so it is kept in a cache file keyed by the
+    grammar's text (with the %imported grammars) and Lark's version. The cache is only a
+    speed-up: unreadable or unwritable, the grammar is read again."""
+    import hashlib
+    import os
+    import pickle
+    import lark
+    key = hashlib.sha256("\0".join(
+        [lark.__version__, text] + [p.read_text() for p in sorted(GRAMMAR_DIR.glob("*.lark"))]
+    ).encode()).hexdigest()[:32]
+    base = os.environ.get("TRACEFOLD_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tracefold")
+    cache = os.path.join(base, f"grammar-{key}.pickle")
+    try:
+        with open(cache, "rb") as f:
+            return pickle.load(f)
+    except Exception:
+        pass
+    gb = GrammarBuilder(import_paths=[str(GRAMMAR_DIR)])
+    gb.load_grammar(text, path)
+    built = gb.build()
+    out = (built.rule_defs, built.term_defs)
+    try:
+        os.makedirs(base, exist_ok=True)
+        tmp = f"{cache}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            pickle.dump(out, f)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return out
 
 
 def _greedy(text: str) -> str:

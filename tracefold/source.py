@@ -11,20 +11,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .errors import InputError  # noqa: F401 - re-exported: tracefold.source.InputError
+
 CHUNK_BYTES = 4 << 20
 # a line longer than this is not read (memory stays bounded): it becomes one short line that
 # no grammar accepts, so it is counted as unrecognized at its own line number
 MAX_LINE_BYTES = 1 << 20
 LONG_LINE = b"\x01tracefold: a line longer than 1 MB, left out (MAX_LINE_BYTES)"
-
-
-class InputError(Exception):
-    """A problem with the input that the user must fix; printed as one line, no traceback."""
-
-    def __init__(self, path, message, line=None):
-        self.path, self.message, self.line = str(path), message, line
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass

@@ -1,18 +1,15 @@
 """One reader per input format. Content sniffing happens here, in one place."""
 from __future__ import annotations
 
+from ..registry import READERS as _REGISTRY, load
 from ..source import InputError, check_text, read_head
-from .ftrace import FtraceReader
-from .perf_script import PerfScriptReader
-from .trace_cmd import TraceCmdReader
-from .uftrace import UftraceReader
 
-READERS = {r.format: r for r in (FtraceReader, TraceCmdReader, UftraceReader, PerfScriptReader)}
+READERS = {name: load(spec) for name, spec in _REGISTRY.items()}
 MIN_SCORE = 0.2
 
 
 def formats():
-    return sorted(READERS)
+    return sorted(_REGISTRY)
 
 
 def guess_format(path, head: bytes | None = None) -> str:

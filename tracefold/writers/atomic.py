@@ -11,17 +11,10 @@ import re
 import tempfile
 import time
 
+from ..errors import OutputError  # noqa: F401 - re-exported
+
 _PART = re.compile(r"^\.tracefold-(\d+)-[^/]*\.part$")
 STALE_AFTER_S = 10      # a temporary this old whose process is gone is stale
-
-
-class OutputError(Exception):
-    """An output could not be written (full disk, read-only or missing folder …): nothing was
-    committed, an existing file at ``path`` is unchanged."""
-
-    def __init__(self, path, message):
-        self.path, self.message = str(path), message
-        super().__init__(f"{path}: {message}")
 
 
 class AtomicFile:

@@ -16,7 +16,6 @@ from .atomic import AtomicFile, OutputError
 
 class Writer:
     name = ""                   # --to value
-    extensions: tuple = ()      # output suffixes that select this writer
     binary = False
     description = ""
 

@@ -205,7 +205,6 @@ class _Track:
 class ChromeWriter(Writer):
     name = "chrome"
     timeline = True      # --on-cpu drops off-CPU slices but keeps wall-clock call durations
-    extensions = (".json",)
     description = "Chrome trace JSON (Perfetto UI, chrome://tracing, speedscope)"
 
     def begin(self):

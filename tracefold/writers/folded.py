@@ -9,7 +9,6 @@ from .base import Writer
 
 class FoldedWriter(Writer):
     name = "folded"
-    extensions = (".folded", ".collapsed")
     description = "folded stacks (stackcollapse format): samples by weight, calls by self ns"
 
     def fold_options(self) -> FoldOptions:

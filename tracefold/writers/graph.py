@@ -28,7 +28,6 @@ class _GraphWriter(Writer):
 
 class GraphMLWriter(_GraphWriter):
     name = "graphml"
-    extensions = (".graphml",)
     description = "call graph as GraphML (networkx, Gephi, yEd, Cytoscape)"
 
     def end(self):
@@ -42,7 +41,6 @@ class GraphMLWriter(_GraphWriter):
 
 class DotWriter(_GraphWriter):
     name = "dot"
-    extensions = (".dot", ".gv")
     description = "call graph as Graphviz DOT (render with `dot -Tsvg`)"
 
     def end(self):

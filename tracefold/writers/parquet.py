@@ -15,7 +15,6 @@ from .base import Writer
 
 class ParquetWriter(Writer):
     name = "parquet"
-    extensions = (".parquet",)
     binary = True
     description = "the normalized call-event table (docs/schema.md)"
 

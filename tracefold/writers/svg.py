@@ -314,7 +314,6 @@ _JS = r"""
 
 class SvgWriter(FoldedWriter):
     name = "svg"
-    extensions = (".svg",)
     description = "interactive SVG flame graph (zoom, search, tooltips)"
 
     def fold_options(self):

@@ -1,0 +1,20 @@
+"""The errors tracefold reports to the user as one line (no traceback). Light: the command
+line imports them before anything heavy."""
+
+
+class InputError(Exception):
+    """A problem with the input that the user must fix; printed as one line, no traceback."""
+
+    def __init__(self, path, message, line=None):
+        self.path, self.message, self.line = str(path), message, line
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class OutputError(Exception):
+    """An output could not be written (full disk, read-only or missing folder …): nothing was
+    committed, an existing file at ``path`` is unchanged."""
+
+    def __init__(self, path, message):
+        self.path, self.message = str(path), message
+        super().__init__(f"{path}: {message}")
