@@ -258,9 +258,11 @@ def test_a_time_that_moved_less_than_min_delta_is_not_significant():
     assert compare(base, more).set_index("function").loc["main", "significant"]
 
 
-def test_deep_stacks_keep_diff_memory_bounded(tmp_path):
-    """A perf sample of 16,000 frames: per-path keys (whole path texts, quadratic in the
-    depth) are built only for --level path; the default diff stays small (was 981 MB)."""
+@pytest.mark.parametrize("level", ["function", "path"])
+def test_deep_stacks_keep_diff_memory_bounded(tmp_path, level):
+    """A perf sample of 16,000 frames: per-path keys are whole path texts, so they are built
+    only for --level path, and there the frames below MAX_PATH_DEPTH count as one "…" frame
+    (memory linear in the depth; was 981 MB at 16,000 frames, killed at 100,000)."""
     import subprocess
     import sys
     lines = ["deep 1234 [000] 100.000001: 250000 cpu-clock: "]
@@ -269,9 +271,11 @@ def test_deep_stacks_keep_diff_memory_bounded(tmp_path):
     p = tmp_path / "deep.txt"
     p.write_text(text + text.replace("100.000001", "100.000002"))
     # VmHWM, not ru_maxrss: the latter is inherited from the (large) pytest process on Linux
-    code = ("import resource, tracefold; d = tracefold.diff(%r, %r); "
+    code = ("import resource, tracefold; d = tracefold.diff(%r, %r, level=%r); "
             "print(len(d), int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0]))"
-            % (str(p), str(p)))
+            % (str(p), str(p), level))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout.split()
-    assert int(out[0]) == 16000 and int(out[1]) < 350_000, out
+    from tracefold.analysis.diff import MAX_PATH_DEPTH
+    rows = 16000 if level == "function" else MAX_PATH_DEPTH + 1
+    assert int(out[0]) == rows and int(out[1]) < 350_000, out

@@ -195,10 +195,10 @@ class CallGraphBuilder:
         return self._medians(lambda p: (thread[p], names[a.name[p]]) if self.per_thread
                              else names[a.name[p]])
 
-    def path_medians(self):
-        """{call path text ("a;b;c", as PathAggregator.strings()): (median duration, median
-        self time) per call, ns}; needs ``hist=True``."""
-        texts = self._calls.finish().strings()
+    def path_medians(self, max_depth: int | None = None):
+        """{call path text ("a;b;c", as PathAggregator.strings(max_depth=…)): (median duration,
+        median self time) per call, ns}; needs ``hist=True``."""
+        texts = self._calls.finish().strings(max_depth=max_depth)
         return self._medians(lambda p: texts[p])
 
     def _medians(self, key_of):

@@ -30,6 +30,7 @@ import pandas as pd
 from .callgraph import CallGraphBuilder
 from ..schema import OFF_CPU_PREFIX
 from .folded import FoldOptions, Folder
+from .paths import DEEPER
 
 CALL_METRICS = ("calls", "total_ns", "self_ns", "median_ns", "median_self_ns")
 # per-call medians: a function missing from a run has no value there (not 0)
@@ -84,14 +85,23 @@ def profile(tables, name: str = "?", group: str | None = None,
         p.folded[k] = int(w)
     if not paths:
         return p
+    # a path is keyed by its whole text: beyond MAX_PATH_DEPTH frames the deeper frames
+    # count as one "…" frame, so that memory stays linear in the stack depth (the texts of
+    # all prefixes of a 100,000-frame stack would take tens of GB)
     if folder.mode == "calls":
-        a = folder._calls.agg
-        names = a.strings()
+        a = folder.path_aggregator()
+        names = a.strings(max_depth=MAX_PATH_DEPTH)
         # per-call medians of a path, from the call graph's aggregator (same path texts when
         # the tasks are not split; with --by the labels differ and paths get no medians)
-        meds = cg.path_medians()
+        meds = cg.path_medians(max_depth=MAX_PATH_DEPTH)
         for i, nm in enumerate(a.name):
             if nm < 0 or not a.calls[i]:
+                continue
+            e = p.paths.get(names[i])
+            if e is not None:              # deeper paths merged into one "…" path
+                for m, v in (("calls", a.calls[i]), ("total_ns", a.dur_ns[i]),
+                             ("self_ns", a.self_ns[i])):
+                    e[m] += int(v)       # (medians: of the merged histograms already)
                 continue
             med = meds.get(names[i], (np.nan, np.nan))
             p.paths[names[i]] = {"calls": int(a.calls[i]), "total_ns": int(a.dur_ns[i]),
@@ -101,12 +111,18 @@ def profile(tables, name: str = "?", group: str | None = None,
         # stacks: inclusive weight of a path = weight of the stacks that start with it
         for stack, w in p.folded.items():
             frames = stack.split(";")
-            for d in range(1, len(frames) + 1):
-                e = p.paths.setdefault(";".join(frames[:d]),
-                                       {"samples": 0, "weight": 0, "self_weight": 0})
+            if len(frames) > MAX_PATH_DEPTH:
+                frames = frames[:MAX_PATH_DEPTH] + [DEEPER]
+            key = ""
+            for d, f in enumerate(frames):
+                key = f if not d else key + ";" + f
+                e = p.paths.setdefault(key, {"samples": 0, "weight": 0, "self_weight": 0})
                 e["weight"] += w
-            p.paths[stack]["self_weight"] += w
+            p.paths[key]["self_weight"] += w
     return p
+
+
+MAX_PATH_DEPTH = 512   # deeper than any real kernel or user stack (recursion aside)
 
 
 def _holm(p: np.ndarray) -> np.ndarray:

@@ -187,6 +187,10 @@ class Folder:
                        "as stackcollapse-perf.pl does; --keep-last keeps it)"] += 1
 
     # ------------------------------------------------------------------ input
+    def path_aggregator(self):
+        """The call-path aggregator of call input (path ids, names, per-path figures)."""
+        return self._calls.agg
+
     def add(self, t: pa.Table):
         is_call = kind_is(t, CALL)
         stacky = pc.or_(has_stack(t), kind_is(t, SAMPLE))

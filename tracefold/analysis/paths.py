@@ -44,6 +44,9 @@ def hist_quantile(bins: np.ndarray, counts: np.ndarray, q: float = 0.5) -> float
     return float(hist_value(bins[o][min(k, len(c) - 1)]))
 
 
+DEEPER = "…"      # the frames below a path-depth limit, as one frame
+
+
 class PathAggregator:
     def __init__(self, root_label=None, hist: bool = False):
         """``root_label(table) -> list[str] | None``: a label per row to put above the
@@ -218,11 +221,19 @@ class PathAggregator:
             by[p][1].append(c)
         return {p: (np.array(b, np.int64), np.array(c, np.int64)) for p, (b, c) in by.items()}
 
-    def strings(self, sep=";"):
-        """Folded text of every path ("root;…;leaf"; ';' inside names becomes ':')."""
+    def strings(self, sep=";", max_depth: int | None = None):
+        """Folded text of every path ("root;…;leaf"; ';' inside names becomes ':').
+        ``max_depth``: paths deeper than that many frames all read as their prefix of that
+        depth followed by "…" (one shared text: memory stays linear in the depth)."""
         names = list(self.names)
         out = [None] * len(self.parent)
+        depth = [0] * len(self.parent)
         for i, (p, nm, lab) in enumerate(zip(self.parent, self.name, self.label)):
+            d = 1 if p < 0 else depth[p] + 1
+            depth[i] = d
+            if max_depth is not None and d > max_depth:
+                out[i] = out[p] if d > max_depth + 1 else out[p] + sep + DEEPER
+                continue
             s = (lab if nm < 0 else names[nm]).replace(";", ":")
             out[i] = s if p < 0 else out[p] + sep + s
         return out
