@@ -3,7 +3,8 @@
 repeating real samples, next to a baseline measured in the same run (a plain Python loop that
 only reads the lines of the same file). Machines are noisy: compare the ratio, not MB/s.
 
-usage: python bench/bench.py [--mb 200] [--only function,function_graph,function_graph-pipe,trace-cmd,uftrace,perf-script] [--outputs parquet,folded,chrome] [--repeat 3]
+usage: python bench/bench.py [--mb 200] [--repeat 3] [--outputs parquet,folded,chrome]
+    [--only function,function_graph,function_graph-pipe,trace-cmd,uftrace,perf-script]
 Each measurement runs in a fresh process (`/usr/bin/time`-style peak RSS via resource); the
 per-core figure is MB per CPU second (user + system time of all threads).
 """
@@ -22,7 +23,8 @@ SHARED = ROOT.parent / "shared"
 # name -> (source file, lines to skip at the top (headers))
 INPUTS = {
     "function": (SHARED / "generated/vm-ftrace-function-stack/trace-io.txt", "ftrace"),
-    "function_graph": (SHARED / "generated/vm-ftrace-graph-hello-abstime-proc-tail/trace.txt", "ftrace"),
+    "function_graph": (SHARED / "generated/vm-ftrace-graph-hello-abstime-proc-tail/trace.txt",
+                       "ftrace"),
     # the same without its header, as read from trace_pipe: columns guessed, no legend
     "function_graph-pipe": (SHARED / "generated/vm-ftrace-graph-hello-abstime-proc-tail/trace.txt",
                             "ftrace"),

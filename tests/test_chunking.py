@@ -4,7 +4,6 @@ used to fall between a multi-line trace_marker message and its continuation line
 then became unrecognized (tests/golden/ftrace/markers-multiline-head700.txt: 24 of them with
 700-byte chunks)."""
 import random
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -87,7 +86,6 @@ def test_a_50_mb_line_is_left_out_with_bounded_memory(tmp_path):
     """A line over MAX_LINE_BYTES (1 MB) is never held whole: it is counted as unrecognized
     at its own line number and the rest of the trace reads as without it; peak memory of the
     run stays far below the line's size times the copies a read makes (was 0.5-1 GB)."""
-    import resource
     import subprocess
     import sys
     src = (ROOT / "samples" / "ftrace-graph-hello.txt").read_text().splitlines(True)

@@ -133,7 +133,7 @@ def test_interrupted_convert_leaves_no_file(tmp_path, monkeypatch):
     real = api.iter_tables
 
     def boom(*a, **k):
-        for i, t in enumerate(real(*a, **k)):
+        for _i, t in enumerate(real(*a, **k)):
             yield t
             raise KeyboardInterrupt
     monkeypatch.setattr(api, "iter_tables", boom)
@@ -149,7 +149,8 @@ def test_python_module_entry_and_api():
     t = tracefold.read_arrow(FTRACE)
     assert len(df) == t.num_rows == 9
     assert set(df.kind) == {"entry"}
-    assert list(df["stack"].iloc[0][-2:]) == ["close_fd", "0xffffffffc0400083"] and df["stack"].iloc[0][0] == "entry_SYSCALL_64_after_hwframe"
+    assert list(df["stack"].iloc[0][-2:]) == ["close_fd", "0xffffffffc0400083"]
+    assert df["stack"].iloc[0][0] == "entry_SYSCALL_64_after_hwframe"
     p = run_cli("--help")
     assert p.returncode == 0 and b"convert" in p.stdout
 

@@ -53,13 +53,15 @@ def _uftrace_diff(text):
     import re
     t = r"([\d.]+) (ns|us|ms|s)"
     d = r"([+-]?[\d.]+) (ns|us|ms|s)"
-    rx = re.compile(rf"^\s*{t}\s+{t}\s+{d}\s+{t}\s+{t}\s+{d}\s+(\d+)\s+(\d+)\s+([+-]?\d+)\s+(.+?)\s*$")
+    rx = re.compile(rf"^\s*{t}\s+{t}\s+{d}\s+{t}\s+{t}\s+{d}\s+(\d+)\s+(\d+)"
+                    rf"\s+([+-]?\d+)\s+(.+?)\s*$")
     out = {}
     for ln in text.splitlines():
         m = rx.match(ln)
         if m:
             g = m.groups()
-            v = lambda i: round(float(g[i]) * UNIT[g[i + 1]])
+            def v(i, g=g):
+                return round(float(g[i]) * UNIT[g[i + 1]])
             out[g[-1]] = (v(0), v(2), v(6), v(8), int(g[12]), int(g[13]), int(g[14]),
                           v(4), v(10))
     return out

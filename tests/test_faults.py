@@ -131,7 +131,8 @@ def test_signals_leave_the_old_file_or_the_whole_new_one(sig, ext, tmp_path, big
             pass
         elif p.returncode != 0:
             assert p.returncode in (130, 143), p.returncode
-            assert err.decode().strip().endswith("no output written"), (p.returncode, delay, got == want, err)
+            assert err.decode().strip().endswith("no output written"), \
+                (p.returncode, delay, got == want, err)
             assert err.count(b"\n") == 1, err
         outcomes.add("old" if got == b"old\n" else "new")
     # the signal sent right after the start came long before the commit (a conversion of

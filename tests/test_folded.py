@@ -67,7 +67,8 @@ def test_event_filter_defaults_to_first_event_and_is_reported(tmp_path):
     cyc, _ = fold(src, tmp_path, "c.folded", event_filter="cycles")
     assert cyc and set(cyc) != set(got)
     t = tracefold.read(src)
-    total = lambda ls: sum(int(ln.rsplit(" ", 1)[1]) for ln in ls)
+    def total(ls):
+        return sum(int(ln.rsplit(" ", 1)[1]) for ln in ls)
     assert t.event.iloc[0] == "instructions"          # the default: the first event
     assert total(got) == t[t.event == "instructions"].weight.sum()
     assert total(cyc) == t[t.event == "cycles"].weight.sum()
@@ -81,7 +82,8 @@ def test_last_sample_without_blank_line(tmp_path):
     got, info = fold(src, tmp_path)
     assert any("input ends inside it" in k for k in info["notes"])
     kept, _ = fold(src, tmp_path, "k.folded", keep_last=True)
-    total = lambda ls: sum(int(ln.rsplit(" ", 1)[1]) for ln in ls)
+    def total(ls):
+        return sum(int(ln.rsplit(" ", 1)[1]) for ln in ls)
     assert total(kept) - total(got) == 10101010       # the period of that last sample
 
 
@@ -123,9 +125,11 @@ def test_against_inferno(exp, tmp_path):
     got, _ = fold(src, tmp_path, **opts)
     if stem in INFERNO_DIFFERS:
         assert sorted(got) != want, f"{stem}: expected a difference ({INFERNO_DIFFERS[stem]})"
-        weights = lambda ls: sorted(int(ln.rsplit(" ", 1)[1]) for ln in ls)
+        def weights(ls):
+            return sorted(int(ln.rsplit(" ", 1)[1]) for ln in ls)
         assert weights(got) == weights(want)
-        depth = lambda ls: sorted(ln.rsplit(" ", 1)[0].count(";") for ln in ls)
+        def depth(ls):
+            return sorted(ln.rsplit(" ", 1)[0].count(";") for ln in ls)
         if stem != "cpp-stacks-std-function":     # there inferno keeps ";" less names
             assert depth(got) == depth(want)
     else:
@@ -202,7 +206,8 @@ def test_filters_function_depth_and_task(tmp_path):
     assert sub and all(ln.startswith(fn + ";") or ln.startswith(fn + " ") for ln in sub)
     shallow, _ = fold(src, tmp_path, "d.folded", filters=Filters(max_depth=1))
     assert all(ln.rpartition(" ")[0].count(";") == 0 for ln in shallow)
-    total = lambda ls: sum(int(ln.rsplit(" ", 1)[1]) for ln in ls)
+    def total(ls):
+        return sum(int(ln.rsplit(" ", 1)[1]) for ln in ls)
     assert total(shallow) == total(full)         # cut-off calls' time stays in the parent
     tid = int(t.tid.dropna().iloc[-1])
     one, _ = fold(src, tmp_path, "t.folded", filters=Filters(tid=[tid]))

@@ -35,7 +35,8 @@ def _read(name):
 
 
 def test_trace_cmd_plain_and_latency_views_agree():
-    a, b = _read("trace-cmd/function-kernel_stack.txt"), _read("trace-cmd/function-kernel_stack-l.txt")
+    a = _read("trace-cmd/function-kernel_stack.txt")
+    b = _read("trace-cmd/function-kernel_stack-l.txt")
     for col in ("line", "kind", "name", "ts_ns", "tid", "comm", "cpu"):
         assert a[col].tolist() == b[col].tolist(), col
     assert [list(x) for x in a["stack"]] == [list(x) for x in b["stack"]]

@@ -67,7 +67,8 @@ def corpus_lines(limit_per_file=25, limit_per_format=400):
             continue
         lines = (SAMPLES / parts[0]).read_text(errors="replace").splitlines()
         step = max(1, len(lines) // limit_per_file)
-        out += [(parts[1], parts[0], i + 1, ln) for i, ln in enumerate(lines[::step])][:limit_per_file]
+        out += [(parts[1], parts[0], i + 1, ln)
+                for i, ln in enumerate(lines[::step])][:limit_per_file]
     # spread over the files of each format, at most limit_per_format lines each (Earley is slow)
     by_fmt = {}
     for row in out:
@@ -128,7 +129,8 @@ def test_quick_rules_and_lark_agree_on_real_lines():
             assert slow is None or slow[0] not in r.QUICK_RULES, (path, no, text, slow)
             continue
         assert slow is not None and slow[0] == quick[0], (path, no, text, quick, slow)
-        assert {k: v for k, v in slow[1].items() if v} == {k: v for k, v in quick[1].items() if v}, \
+        assert {k: v for k, v in slow[1].items() if v} == \
+            {k: v for k, v in quick[1].items() if v}, \
             (path, no, text)
         checked += 1
     assert checked > 100

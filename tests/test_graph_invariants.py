@@ -24,7 +24,8 @@ def graph_files():
                     txt = p.read_text(errors="replace")
                 except OSError:
                     continue
-                if ("funcgraph_" in txt or re.search(r"^\s*(?:[\d.]+ \|\s*)?\d+\)\s.*\|", txt, re.M)) \
+                if ("funcgraph_" in txt
+                        or re.search(r"^\s*(?:[\d.]+ \|\s*)?\d+\)\s.*\|", txt, re.M)) \
                         and "=>" not in txt[:0]:
                     out.append(p)
     return out

@@ -24,7 +24,8 @@ def _uftrace_report(text):
     """{function: {total, self, calls, (avg, min, max with -f all)}} in ns."""
     out = {}
     for ln in text.splitlines():
-        m = re.match(rf"^\s*{T}\s+{T}\s+{T}\s+{T}\s+{T}\s+{T}\s+{T}\s+{T}\s+(\d+)\s+\d+\s+(.+?)\s*$",
+        m = re.match(rf"^\s*{T}\s+{T}\s+{T}\s+{T}\s+{T}\s+{T}\s+{T}\s+{T}"
+                     rf"\s+(\d+)\s+\d+\s+(.+?)\s*$",
                      ln)
         if m:
             g = m.groups()

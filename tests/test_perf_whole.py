@@ -61,9 +61,11 @@ def test_no_perl_quirks_reads_those_lines_right(tmp_path):
     assert memfd and all("[unknown] " not in x for x in memfd)
     assert all(x.split(";")[1] == "[memfd:sealed-91173221a7ea]" for x in memfd)
     # everything else is the same, and no weight is lost
-    rest = lambda lines: sorted(x for x in lines if not x.startswith((":-1", "memfd:")))
+    def rest(lines):
+        return sorted(x for x in lines if not x.startswith((":-1", "memfd:")))
     assert rest(got) == rest(want)
-    total = lambda lines: sum(int(x.rsplit(" ", 1)[1]) for x in lines)
+    def total(lines):
+        return sum(int(x.rsplit(" ", 1)[1]) for x in lines)
     assert total(got) == total(want)
 
 

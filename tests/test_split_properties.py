@@ -44,7 +44,8 @@ def agree(reader, lines, rule, seps, inner):
 def test_function_graph_split_agrees_with_regex(rows):
     r = FtraceReader()
     r.specialize(pa.array(["# tracer: function_graph",
-                           "#     TIME       CPU  TASK/PID         DURATION                  FUNCTION CALLS"]))
+                           "#     TIME       CPU  TASK/PID         DURATION"
+                           "                  FUNCTION CALLS"]))
     agree(r, [graph_line(*x) for x in rows], "graph_line", r.SPLIT["graph_line"], "graph_body")
 
 
@@ -89,7 +90,8 @@ def test_the_split_form_takes_lines_whose_fields_hold_separators():
     goes to the regex — with the same fields, as the properties above check."""
     r = FtraceReader()
     r.specialize(pa.array(["# tracer: function_graph",
-                           "#     TIME       CPU  TASK/PID         DURATION                  FUNCTION CALLS"]))
+                           "#     TIME       CPU  TASK/PID         DURATION"
+                           "                  FUNCTION CALLS"]))
     comms = ["bash", "a|b", "x-1-2", "k]z", "q:r"]
     lines = [graph_line("12.000001", 1, c, 123, d, 2, "f", k) for c in comms
              for d in ["", "+ 12.5 us", "3.250 us"] for k in "elxc"]

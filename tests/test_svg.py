@@ -108,7 +108,8 @@ def test_differential(tmp_path):
                                                   ("main;new", 0, 30)])
     _, fr = frames(render(lines, diff=True, subtitle="base: a → new: b"))
     by = {f["name"]: f for f in fr}
-    rgb = lambda f: tuple(map(int, re.findall(r"\d+", f["fill"])))
+    def rgb(f):
+        return tuple(map(int, re.findall(r"\d+", f["fill"])))
     assert rgb(by["work"])[2] > rgb(by["work"])[0]          # shrank: blue
     assert rgb(by["new"])[0] > rgb(by["new"])[2]            # grew: red
     assert rgb(by["idle"]) == (250, 250, 250)               # unchanged

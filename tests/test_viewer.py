@@ -67,7 +67,8 @@ def _viewer_slices(ev):
     for e in ev:
         if e["ph"] == "X":
             s = round(e["ts"] * 1000)
-            by.setdefault((e["pid"], e["tid"]), []).append((s, s + round(e["dur"] * 1000), e["name"]))
+            by.setdefault((e["pid"], e["tid"]), []).append(
+                (s, s + round(e["dur"] * 1000), e["name"]))
     out = Counter()
     for key, sl in by.items():
         sl.sort(key=lambda x: (x[0], -x[1]))

@@ -82,7 +82,7 @@ def _parquet_tables(path, result):
     try:
         pf = pq.ParquetFile(path)
     except Exception as e:
-        raise InputError(path, f"not a readable Parquet file: {e}")
+        raise InputError(path, f"not a readable Parquet file: {e}") from None
     meta = pf.metadata.metadata or {}
     if b"tracefold.schema_version" not in meta:
         raise InputError(path, "Parquet file was not written by tracefold (no schema version)")

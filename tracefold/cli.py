@@ -114,7 +114,8 @@ def _run(fn, input):
             raise
         if isinstance(e, OSError):
             _fail(f"{e.filename or input}: {e.strerror or e}")
-        _fail(f"{input}: internal error: {type(e).__name__}: {e} (set TRACEFOLD_DEBUG=1 for details)")
+        _fail(f"{input}: internal error: {type(e).__name__}: {e} "
+              "(set TRACEFOLD_DEBUG=1 for details)")
 
 
 @app.command()
@@ -365,7 +366,8 @@ def diff(
         _atomic.write_text(output or "-", svg)
         return
     if fmt_out == "folded":
-        _atomic.write_text(output or "-", "".join(ln + "\n" for ln in D.diff_folded(pb, pn, normalize)))
+        _atomic.write_text(output or "-",
+                           "".join(ln + "\n" for ln in D.diff_folded(pb, pn, normalize)))
         return
     shown = _diff_rows(df, all_)
     if fmt_out == "parquet" and output:

@@ -122,7 +122,7 @@ class LineGrammar:
             out.append(strip_ns(str(sym.name)))
         return out
 
-    @functools.lru_cache(maxsize=None)
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - grammars live as long as the process (load)
     def subrules(self, rule: str) -> tuple[str, ...]:
         """Named rules (not ``_x``) used by ``rule``, directly or not, in order of first use:
         the rules Lark reports as fields of a line of that shape."""
@@ -149,7 +149,7 @@ class LineGrammar:
         return (getattr(opts, "priority", None) or 0) if opts is not None else 0
 
     # ---------------------------------------------------------------- regex side
-    @functools.lru_cache(maxsize=None)
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - grammars live as long as the process (load)
     def regex(self, rule: str, opaque: tuple[str, ...] = (), anchor: bool = True,
               capture: tuple[str, ...] = (), absent: tuple[str, ...] = (),
               skip: tuple[str, ...] = ()) -> str:
@@ -169,7 +169,7 @@ class LineGrammar:
         body = self._rule_re(rule, frozenset(opaque), counts, (), top=True)
         return f"^{body}$" if anchor else body
 
-    @functools.lru_cache(maxsize=None)
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - grammars live as long as the process (load)
     def pieces(self, rule: str, seps: tuple[str, ...], opaque: tuple[str, ...] = (),
                capture: tuple[str, ...] = (), absent: tuple[str, ...] = (),
                present: tuple[str, ...] = (), skip: tuple[str, ...] = ()):
@@ -209,7 +209,8 @@ class LineGrammar:
                         sepmap[("term", s)] = (ch, body[: -len(re.escape(ch))], name)
                         break
                 else:
-                    raise GrammarError(f"{self.name}.lark: separator {s} must end with one character")
+                    raise GrammarError(f"{self.name}.lark: separator {s} must end with one "
+                                       "character")
         self._sepmap = sepmap
         try:
             items = self._flat(self._rules[rule][2], (rule,))

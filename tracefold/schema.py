@@ -56,7 +56,8 @@ NAMES = [f.name for f in FIELDS]
 
 
 def table_from_columns(cols: dict, n: int | None = None) -> pa.Table:
-    """Build a table in SCHEMA from a dict of column -> Arrow array / Python list (missing = null)."""
+    """Build a table in SCHEMA from a dict of column -> Arrow array / Python list
+    (missing = null)."""
     if cols.get("line") is not None:
         n = len(cols["line"])
     arrays = []
@@ -78,7 +79,10 @@ def table_from_columns(cols: dict, n: int | None = None) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
-def choose(index: np.ndarray, values: list, type=pa.string()) -> pa.Array:
+STRING = pa.string()
+
+
+def choose(index: np.ndarray, values: list, type=STRING) -> pa.Array:
     """``values[index[i]]`` for each row, built without Python objects: a dictionary array of
     the few ``values`` (kept as such for dictionary columns, decoded for string ones)."""
     d = pa.DictionaryArray.from_arrays(pa.array(np.asarray(index, np.int8)),
@@ -86,7 +90,7 @@ def choose(index: np.ndarray, values: list, type=pa.string()) -> pa.Array:
     return d if pa.types.is_dictionary(type) else d.cast(type)
 
 
-def repeat(value: str, n: int, type=pa.string()) -> pa.Array:
+def repeat(value: str, n: int, type=STRING) -> pa.Array:
     """``n`` copies of one string."""
     return choose(np.zeros(n, np.int8), [value], type)
 

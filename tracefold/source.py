@@ -51,14 +51,15 @@ def read_head(path, nbytes=65536) -> bytes:
         try:
             return f.read(nbytes)
         except (OSError, EOFError, zlib.error) as e:
-            raise InputError(path, f"cannot read: {e}")
+            raise InputError(path, f"cannot read: {e}") from None
 
 
 def check_text(path, head: bytes):
     if b"\x00" in head:
         off = head.index(b"\x00")
         raise InputError(path, f"binary file (NUL byte at offset {off}); "
-                               "tracefold reads text output (e.g. `trace-cmd report`, `perf script`)")
+                               "tracefold reads text output "
+                               "(e.g. `trace-cmd report`, `perf script`)")
 
 
 def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
@@ -75,7 +76,8 @@ def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
             try:
                 data = f.read(chunk_bytes)
             except (OSError, EOFError, zlib.error) as e:
-                raise InputError(path, f"cannot read (truncated or corrupt compressed file?): {e}")
+                raise InputError(
+                    path, f"cannot read (truncated or corrupt compressed file?): {e}") from None
             eof = not data
             if skipping and data:
                 nl = data.find(b"\n")
@@ -151,7 +153,8 @@ def lines_array(body: bytes, path="?", line_no=1) -> pa.StringArray:
     starts[0] = 0
     starts[1:] = nl + 1
     if len(body) < 2**31 - 1:
-        arr = pa.StringArray.from_buffers(n, pa.py_buffer(starts.astype(np.int32)), pa.py_buffer(body))
+        arr = pa.StringArray.from_buffers(n, pa.py_buffer(starts.astype(np.int32)),
+                                          pa.py_buffer(body))
     else:  # pragma: no cover - chunks are far smaller
         arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(starts), pa.py_buffer(body))
     # drop the "\n" that the offsets above keep at the end of every line

@@ -40,7 +40,8 @@ def self_times(table) -> dict:
     r = _rows(table)
     child = defaultdict(int)
     for i in range(len(r["line"])):
-        if r["kind"][i] == "call" and r["parent_line"][i] is not None and r["dur_ns"][i] is not None:
+        if r["kind"][i] == "call" and r["parent_line"][i] is not None \
+                and r["dur_ns"][i] is not None:
             child[r["parent_line"][i]] += r["dur_ns"][i]
     return {r["line"][i]: r["dur_ns"][i] - child[r["line"][i]]
             for i in range(len(r["line"]))
@@ -248,7 +249,7 @@ class CallGraphBuilder:
         """Per function: calls, total / self / avg / min / max ns (calls), or sample weight."""
         g = self.graph()
         rows = []
-        for k, a in g.nodes(data=True):
+        for _k, a in g.nodes(data=True):
             r = {"function": a["name"]}
             if self.per_thread:
                 r["thread"] = a["thread"]

@@ -109,7 +109,7 @@ def check_events(events) -> dict:
                     bad(i, f"E before its B (event {j})")
                 else:
                     slices[track].append((start, ts, j))
-    for track, st in open_b.items():
+    for _track, st in open_b.items():
         for _, j in st:
             bad(j, "B never ended (no matching E)")
     # strict nesting per track

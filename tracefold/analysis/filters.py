@@ -50,7 +50,8 @@ def _ints(text):
     try:
         return [int(x) for x in str(text).split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"expected a number or a comma-separated list of numbers: {text!r}")
+        raise ValueError(f"expected a number or a comma-separated list of numbers: {text!r}") \
+            from None
 
 
 @dataclass
@@ -98,9 +99,11 @@ class RowFilter:
             t = self._off(t)
         keep = pa.array(np.ones(t.num_rows, bool))
         if f.pid:
-            keep = pc.and_(keep, pc.fill_null(pc.is_in(t.column("pid"), pa.array(f.pid, pa.int64())), False))
+            keep = pc.and_(keep, pc.fill_null(
+                pc.is_in(t.column("pid"), pa.array(f.pid, pa.int64())), False))
         if f.tid:
-            keep = pc.and_(keep, pc.fill_null(pc.is_in(t.column("tid"), pa.array(f.tid, pa.int64())), False))
+            keep = pc.and_(keep, pc.fill_null(
+                pc.is_in(t.column("tid"), pa.array(f.tid, pa.int64())), False))
         if f.comm:
             keep = pc.and_(keep, pc.fill_null(pc.is_in(t.column("comm"), pa.array(f.comm)), False))
         if f.time:
@@ -112,17 +115,20 @@ class RowFilter:
                 keep = pc.and_(keep, pc.fill_null(pc.less_equal(ts, hi), False))
         is_call = kind_is(t, CALL)
         if f.min_duration is not None:
-            short = pc.and_(is_call, pc.fill_null(pc.less(t.column("dur_ns"), f.min_duration), False))
+            short = pc.and_(is_call, pc.fill_null(
+                pc.less(t.column("dur_ns"), f.min_duration), False))
             keep = pc.and_(keep, pc.invert(short))
         if f.max_depth is not None:
-            deep = pc.and_(is_call, pc.fill_null(pc.greater_equal(t.column("depth"), f.max_depth), False))
+            deep = pc.and_(is_call, pc.fill_null(
+                pc.greater_equal(t.column("depth"), f.max_depth), False))
             keep = pc.and_(keep, pc.invert(deep))
         t = t.filter(keep)
         if f.function:
             t = self._function(t)
         if f.max_depth is not None and t.num_rows:
             stack = t.column("stack")
-            if pc.any(pc.greater(pc.fill_null(pc.list_value_length(stack), 0), f.max_depth)).as_py():
+            depth = pc.fill_null(pc.list_value_length(stack), 0)
+            if pc.any(pc.greater(depth, f.max_depth)).as_py():
                 t = _trim_stacks(t, 0, f.max_depth)
         return t
 

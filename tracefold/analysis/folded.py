@@ -417,10 +417,12 @@ class _CallCollector:
             w = np.where(dur >= 0, dur - child, 0)
             neg = w < 0
             if neg.any():
-                notes["calls whose children outlast them (self time < 0 set to 0)"] += int(neg.sum())
+                notes["calls whose children outlast them (self time < 0 set to 0)"] += \
+                    int(neg.sum())
                 w[neg] = 0
             if (dur < 0).any():
-                notes["calls without a duration (unclosed) count no self time"] += int((dur < 0).sum())
+                notes["calls without a duration (unclosed) count no self time"] += \
+                    int((dur < 0).sum())
         return _flamechart(c, pidx, c["path"], w, self.agg.finish().strings(), o)
 
 

@@ -19,7 +19,6 @@ What each input allows:
 """
 from __future__ import annotations
 
-import functools
 import re
 import tomllib
 from collections import Counter, defaultdict
@@ -56,17 +55,20 @@ def _module(dso):
 class Rules:
     def __init__(self, path=None):
         self.path = Path(path) if path else RULES_FILE
+        self._layer_cache: dict = {}
+        self._syscall_cache: dict = {}
         try:
             data = tomllib.loads(self.path.read_text())
         except (OSError, tomllib.TOMLDecodeError) as e:
-            raise RulesError(f"{self.path}: cannot read the rules: {e}")
+            raise RulesError(f"{self.path}: cannot read the rules: {e}") from None
         self.alias = dict(data.get("fs_alias", {}))
         self.syscalls = []
         for i, r in enumerate(data.get("syscall", [])):
             try:
                 rx = re.compile(r["pattern"])
             except (KeyError, re.error) as e:
-                raise RulesError(f"{self.path}: [[syscall]] #{i + 1}: bad pattern: {e}")
+                raise RulesError(f"{self.path}: [[syscall]] #{i + 1}: bad pattern: {e}") \
+                    from None
             if "syscall" not in r and "name" not in rx.groupindex:
                 raise RulesError(f"{self.path}: [[syscall]] #{i + 1}: give `syscall` or a "
                                  "(?P<name>…) group")
@@ -81,7 +83,8 @@ class Rules:
                 pats = [re.compile(p) for p in ([r["pattern"]] if isinstance(r.get("pattern"), str)
                                                 else r.get("pattern", []))]
             except re.error as e:
-                raise RulesError(f"{self.path}: [[layer]] #{i + 1}: bad pattern: {e}")
+                raise RulesError(f"{self.path}: [[layer]] #{i + 1}: bad pattern: {e}") \
+                    from None
             self.layers.append({"name": name, "tag": r.get("tag", ""),
                                 "exact": set(r.get("exact", [])),
                                 "prefix": tuple(r.get("prefix", [])),
@@ -96,9 +99,16 @@ class Rules:
             name, module = m.group(1), m.group(2)
         return _CLONE.sub("", name.strip()), module
 
-    @functools.lru_cache(maxsize=None)
     def layer(self, name: str, module: str | None = None) -> tuple[str, str]:
-        """(layer, tag) of a function; ("unknown", "") when no rule matches."""
+        """(layer, tag) of a function; ("unknown", "") when no rule matches (cached per
+        rules object: names repeat)."""
+        key = (name, module)
+        hit = self._layer_cache.get(key)
+        if hit is None:
+            hit = self._layer_cache[key] = self._layer(name, module)
+        return hit
+
+    def _layer(self, name: str, module: str | None) -> tuple[str, str]:
         base, mod = self.split(name)
         mod = module or mod
         for r in self.layers:
@@ -120,8 +130,12 @@ class Rules:
                 return r["name"], tag
         return "unknown", ""
 
-    @functools.lru_cache(maxsize=None)
     def syscall(self, name: str) -> str | None:
+        if name not in self._syscall_cache:
+            self._syscall_cache[name] = self._syscall(name)
+        return self._syscall_cache[name]
+
+    def _syscall(self, name: str) -> str | None:
         base, _ = self.split(name)
         for rx, fixed in self.syscalls:
             m = rx.fullmatch(base)
@@ -286,7 +300,7 @@ class FsAnalyzer:
             return
         self.kind = "syscall events"
         pending = self.__dict__.setdefault("_enter", {})
-        for line, ev, ts, tid, comm, status in zip(*(t.column(c).to_pylist() for c in (
+        for line, ev, ts, tid, comm, _status in zip(*(t.column(c).to_pylist() for c in (
                 "line", "event", "ts_ns", "tid", "comm", "status"))):
             if ev.startswith("sys_enter_"):
                 if tid in pending:

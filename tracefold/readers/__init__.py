@@ -37,4 +37,5 @@ def get_reader(fmt: str):
     try:
         return READERS[fmt]
     except KeyError:
-        raise InputError("--from", f"unknown format {fmt!r} (known: {', '.join(formats())})")
+        raise InputError("--from", f"unknown format {fmt!r} (known: {', '.join(formats())})") \
+            from None

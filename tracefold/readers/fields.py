@@ -15,11 +15,13 @@ _SWITCH = re.compile(r"^(?P<prev_comm>.+):(?P<prev_pid>-?\d+) \[(?P<prev_prio>-?
                      r"\[(?P<next_prio>-?\d+)\](?: Latency: (?P<latency_us>[\d.]+) usecs)?$")
 # sched_wakeup pretty form: "comm:pid [prio] CPU:001" / old "task comm:pid [prio] success=1 [031]"
 _WAKEUP = re.compile(r"^(?:task )?(?P<comm>.+):(?P<pid>-?\d+) \[(?P<prio>-?\d+)\]"
-                     r"(?: success=(?P<success>\d+))?(?: CPU:(?P<target_cpu>\d+)| \[(?P<cpu>\d+)\])?$")
+                     r"(?: success=(?P<success>\d+))?"
+                     r"(?: CPU:(?P<target_cpu>\d+)| \[(?P<cpu>\d+)\])?$")
 _RAW_SYS_ENTER = re.compile(r"^NR (?P<id>-?\d+) \((?P<args>[^)]*)\)$")
 _RAW_SYS_EXIT = re.compile(r"^NR (?P<id>-?\d+) = (?P<ret>-?\w+)$")
 _PROBE = re.compile(r"^\((?P<ip>[^()]*)\)(?: (?P<rest>.*))?$")
-_MARK = re.compile(r"^(?P<phase>[BESFC])(?:\|(?P<pid>-?\d+)(?:\|(?P<name>[^|]*)(?:\|(?P<value>.*))?)?)?\s*$")
+_MARK = re.compile(r"^(?P<phase>[BESFC])"
+                   r"(?:\|(?P<pid>-?\d+)(?:\|(?P<name>[^|]*)(?:\|(?P<value>.*))?)?)?\s*$")
 _SYSCALL_ARG = re.compile(r"(\w+): ([^,]*)")
 # block layer: "202,1 W 0 () 12862464 + 8 [supervise]" (rq), "8,0 R 123 + 8 [dd]" (bio)
 _BLOCK = re.compile(r"^(?P<dev>\d+,\d+) (?P<rwbs>\S+) (?:(?P<bytes>\d+) \((?P<cmd>[^)]*)\) )?"

@@ -95,7 +95,8 @@ class FtraceReader(Reader):
         prev_owner = None
         for i, text, res in self.read_rare(lines, left):
             if res is None:
-                own = owner_of.get(i - 1, prev_owner if prev_owner and prev_owner[0] == i - 1 else None)
+                own = owner_of.get(i - 1, prev_owner if prev_owner and prev_owner[0] == i - 1
+                                   else None)
                 if isinstance(own, tuple):
                     own = own[1]
                 if own is not None:
@@ -418,12 +419,14 @@ class FtraceReader(Reader):
             elif k == "sched_latency":
                 kind[i] = INSTANT
                 event[i] = name[i] = "sched_wakeup" if sl_op[i] == "+" else "sched_switch"
-                text[i] = f"{sl_prev[i]} {sl_op[i]} [{sl_cpu[i]}] {sl_next[i]} {sl_comm[i]}".rstrip()
+                text[i] = f"{sl_prev[i]} {sl_op[i]} [{sl_cpu[i]}] {sl_next[i]} " \
+                    f"{sl_comm[i]}".rstrip()
                 pp = [x.strip() for x in sl_prev[i].split(":")]
                 nn = [x.strip() for x in sl_next[i].split(":")]
                 fields[i] = [("prev_pid", pp[0]), ("prev_prio", pp[1]), ("prev_state", pp[2]),
                              ("next_pid", nn[0]), ("next_prio", nn[1]), ("next_state", nn[2]),
-                             ("target_cpu", sl_cpu[i])] + ([("next_comm", sl_comm[i])] if sl_comm[i] else [])
+                             ("target_cpu", sl_cpu[i])] + \
+                    ([("next_comm", sl_comm[i])] if sl_comm[i] else [])
             elif k == "stack_trace":
                 kind[i], event[i], name[i] = INSTANT, "stack_trace", "stack_trace"
             else:
@@ -512,8 +515,8 @@ class FtraceReader(Reader):
         else:
             for s in self._switches:
                 self.graph.switch(*s[1:])
-            for l in self._losts:
-                self.graph.lost(l[1])
+            for lost in self._losts:
+                self.graph.lost(lost[1])
         if not rows:
             return []
         n = len(rows)
@@ -585,7 +588,8 @@ class FtraceReader(Reader):
         if m:
             h["entries_in_buffer"], h["entries_written"], h["cpus"] = map(int, m.groups())
             if h["entries_written"] > h["entries_in_buffer"]:
-                self.stats.warnings["ring buffer overwritten (entries-written > entries-in-buffer)"] = \
+                self.stats.warnings[
+                    "ring buffer overwritten (entries-written > entries-in-buffer)"] = \
                     h["entries_written"] - h["entries_in_buffer"]
 
 

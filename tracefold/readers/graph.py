@@ -118,15 +118,11 @@ class GraphBuilder:
 
     def _emit(self, line, end_line, kind, name, ts, ts_res, dur, dur_res, tid, pid, comm, cpu,
               depth, parent, retval=None, text=None, flags=None, status=None, args=None):
-        o = self.rows
-        o["args"].append(args)
-        o["line"].append(line); o["end_line"].append(end_line); o["kind"].append(kind)
-        o["event"].append(self.event if kind == CALL else "comment"); o["name"].append(name)
-        o["ts_ns"].append(ts); o["ts_res_ns"].append(ts_res); o["dur_ns"].append(dur)
-        o["dur_res_ns"].append(dur_res); o["pid"].append(pid); o["tid"].append(tid)
-        o["comm"].append(comm); o["cpu"].append(cpu); o["depth"].append(depth)
-        o["parent_line"].append(parent); o["retval"].append(retval); o["text"].append(text)
-        o["flags"].append(flags); o["status"].append(status)
+        values = (line, end_line, kind, self.event if kind == CALL else "comment", name, ts,
+                  ts_res, dur, dur_res, pid, tid, comm, cpu, depth, parent, retval, text, flags,
+                  status, args)
+        for col, v in zip(OUT_COLS, values):
+            self.rows[col].append(v)
 
     def _close_unclosed(self, f: Frame, stack):
         self.unclosed += 1

@@ -163,7 +163,8 @@ class PerfScriptReader(Reader):
                 blank = np.fromiter(self._blank, np.int64, len(self._blank))
                 odd = int((np.isin(fl - 1, blank) & np.isin(fl - 2, hl)).sum())
                 if odd:
-                    st.warnings["callchains separated from their sample line by a blank line"] += odd
+                    st.warnings["callchains separated from their sample line by a blank line"] \
+                        += odd
             sel = pa.array(ok)
             owners.append(owner[ok])
             # a sample's last callchain line

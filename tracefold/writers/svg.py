@@ -28,7 +28,8 @@ PAD_X = 10
 KIND_SUFFIX = {"_[k]": "kernel", "_[j]": "jit", "_[i]": "inlined"}
 FS_COLORS = {"syscall": "#a6cee3", "vfs": "#1f78b4", "security": "#b2df8a", "path": "#33a02c",
              "pagecache": "#fb9a99", "block": "#fdbf6f", "driver": "#ff7f00",
-             "irq": "#6a3d9a", "sched": "#b15928", "other": "#cab2d6", "unknown": "#dddddd", "fs": "#e31a1c"}
+             "irq": "#6a3d9a", "sched": "#b15928", "other": "#cab2d6", "unknown": "#dddddd",
+             "fs": "#e31a1c"}
 
 
 class Node:
@@ -255,7 +256,8 @@ _JS = r"""
     var x0 = +target.getAttribute('data-x'), w0 = +target.getAttribute('data-w');
     var d0 = +target.getAttribute('data-d'), k = (W - 2 * PAD) / w0;
     frames.forEach(function (g) {
-      var x = +g.getAttribute('data-x'), w = +g.getAttribute('data-w'), d = +g.getAttribute('data-d');
+      var x = +g.getAttribute('data-x'), w = +g.getAttribute('data-w'),
+          d = +g.getAttribute('data-d');
       g.classList.remove('hide'); g.classList.remove('dim');
       if (d < d0 && x <= x0 + 1e-6 && x + w >= x0 + w0 - 1e-6) {
         place(g, PAD, W - 2 * PAD); g.classList.add('dim');           // ancestors
@@ -280,7 +282,8 @@ _JS = r"""
       var r = g.querySelector('rect');
       if (re && re.test(g.getAttribute('data-n'))) {
         r.setAttribute('fill', 'rgb(230,0,230)');
-        spans.push([+g.getAttribute('data-x'), +g.getAttribute('data-w'), +g.getAttribute('data-v')]);
+        spans.push([+g.getAttribute('data-x'), +g.getAttribute('data-w'),
+                    +g.getAttribute('data-v')]);
       } else {
         r.setAttribute('fill', origFill.get(g));
       }
