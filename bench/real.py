@@ -60,7 +60,17 @@ def timed(cmd, cores=None, stdout=subprocess.DEVNULL):
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, err
 
 
+CODE = None       # --code DIR: the tracefold of another checkout (e.g. a "before" column)
+
+
 def tracefold_cmd():
+    if CODE:
+        # an editable install maps the package through a finder that PYTHONPATH does not
+        # override: drop it, then run that checkout's package
+        return [sys.executable, "-c",
+                "import sys, runpy; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' "
+                f"not in repr(f).lower()]; sys.path.insert(0, {CODE!r}); sys.argv[0] = "
+                "'tracefold'; runpy.run_module('tracefold', run_name='__main__')"]
     exe = shutil.which("tracefold")
     if exe and "/shims/" in exe:        # pyenv's shim is a bash script: +50 ms per run
         real = Path(sys.executable).parent / "tracefold"
@@ -118,7 +128,10 @@ def main():
     ap.add_argument("--only", help="comma-separated: vm-big-default,perf-real,concat-2gb")
     ap.add_argument("--no-1core", action="store_true", help="skip the taskset -c 0 runs")
     ap.add_argument("--json", help="write the rows here")
+    ap.add_argument("--code", help="run the tracefold of this checkout (default: installed)")
     a = ap.parse_args()
+    global CODE
+    CODE = str(Path(a.code).resolve()) if a.code else None
     tf = tracefold_cmd()
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="tracefold-real-"))
