@@ -321,14 +321,7 @@ def diff(
 ):
     """What changed between runs (change = new − base), per function or call path."""
     from .analysis import diff as D
-    runs = list(runs or [])
-    if base or new:
-        if runs or not base or not new:
-            _fail("give BASE NEW, or --base RUN… and --new RUN…", 2)
-    elif len(runs) == 2:
-        base, new = [runs[0]], [runs[1]]
-    else:
-        _fail("give BASE NEW, or --base RUN… and --new RUN…", 2)
+    base, new = _diff_sides(list(runs or []), base, new)
     if level not in ("function", "path"):
         _fail("--level is function or path", 2)
     if by not in (None, "comm", "tid"):
@@ -354,20 +347,9 @@ def diff(
         return pb, pn, D.sort_rows(D.compare(pb, pn, level=level, alpha=alpha,
                                              min_delta_ns=min_delta_ns), sort)
     pb, pn, df = _run(go, " ".join(base + new))
-    if fmt_out == "svg":
-        from .writers.svg import render
-        unit = "ns" if df.attrs.get("source") == "calls" else "samples"
-        svg = render(D.diff_folded(pb, pn, normalize), title="Differential Flame Graph",
-                     subtitle=f"base: {', '.join(Path(x).name for x in base)}  →  new: "
-                              f"{', '.join(Path(x).name for x in new)}; width = new, "
-                              f"red = grew, blue = shrank" + (" (normalized)" if normalize
-                                                               else ""),
-                     diff=True, unit=unit)
-        _atomic.write_text(output or "-", svg)
-        return
-    if fmt_out == "folded":
-        _atomic.write_text(output or "-",
-                           "".join(ln + "\n" for ln in D.diff_folded(pb, pn, normalize)))
+    if fmt_out in ("svg", "folded"):
+        _diff_flame(fmt_out, output, pb, pn, base, new, normalize,
+                    "ns" if df.attrs.get("source") == "calls" else "samples")
         return
     shown = _diff_rows(df, all_)
     if fmt_out == "parquet" and output:
@@ -383,6 +365,34 @@ def diff(
             sys.stdout.write(json.dumps(_jsonable(r)) + "\n")
         return
     _print_diff(shown if top == 0 else shown.head(top), df, base, new)
+
+
+def _diff_sides(runs, base, new):
+    """(base runs, new runs) from BASE NEW or --base … --new …"""
+    if base or new:
+        if runs or not base or not new:
+            _fail("give BASE NEW, or --base RUN… and --new RUN…", 2)
+        return base, new
+    if len(runs) != 2:
+        _fail("give BASE NEW, or --base RUN… and --new RUN…", 2)
+    return [runs[0]], [runs[1]]
+
+
+def _diff_flame(fmt_out, output, pb, pn, base, new, normalize, unit):
+    """Differential folded stacks, or their flame graph."""
+    from .analysis import diff as D
+    if fmt_out == "svg":
+        from .writers.svg import render
+        svg = render(D.diff_folded(pb, pn, normalize), title="Differential Flame Graph",
+                     subtitle=f"base: {', '.join(Path(x).name for x in base)}  →  new: "
+                              f"{', '.join(Path(x).name for x in new)}; width = new, "
+                              f"red = grew, blue = shrank" + (" (normalized)" if normalize
+                                                               else ""),
+                     diff=True, unit=unit)
+        _atomic.write_text(output or "-", svg)
+    else:
+        _atomic.write_text(output or "-",
+                           "".join(ln + "\n" for ln in D.diff_folded(pb, pn, normalize)))
 
 
 CLOSEST = 5      # rows shown when no row is significant

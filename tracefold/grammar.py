@@ -381,7 +381,10 @@ class LineGrammar:
                 a, b = (ast.literal_eval(str(x)) for x in t.children)
                 return f"[{re.escape(a)}-{re.escape(b)}]"
             raise GrammarError(f"{self.name}.lark: unsupported construct {d}")
-        # NonTerminal / Terminal symbols
+        return self._symbol_re(t, opaque, counts, stack, in_term)
+
+    def _symbol_re(self, t, opaque, counts, stack, in_term):
+        """Regex of a reference to a rule or terminal: a named group where it is captured."""
         sym = getattr(t, "name", None)
         if sym is None:
             raise GrammarError(f"{self.name}.lark: unexpected {t!r}")

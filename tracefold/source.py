@@ -92,22 +92,11 @@ def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
                 first = False
             if not buf:
                 break
-            if eof:
-                cut = len(buf)
-            else:
-                # cut before the last complete line, so that hold() sees a whole line
-                last = buf.rfind(b"\n")
-                cut = buf.rfind(b"\n", 0, last) + 1 if last > 0 else 0
-                if cut <= 0:            # a line longer than the chunk: read more
-                    carry, skipping = _cap_last_line(buf)
-                    continue
-                if hold is not None and len(buf) < max(8 * chunk_bytes, 4 << 20):
-                    # a held line (stack frame, continuation) goes with the line before it
-                    while cut > 0 and hold(buf[cut:cut + 1024]):
-                        cut = buf.rfind(b"\n", 0, cut - 1) + 1
-                    if cut <= 0:
-                        carry = buf
-                        continue
+            cut = len(buf) if eof else _cut(buf, hold, chunk_bytes)
+            if cut <= 0:
+                # a line longer than the chunk, or only held lines: read more
+                carry, skipping = _cap_last_line(buf) if cut < 0 else (buf, False)
+                continue
             body, carry = buf[:cut], buf[cut:]
             if not eof:
                 carry, skipping = _cap_last_line(carry)
@@ -125,6 +114,20 @@ def iter_chunks(path, hold=None, chunk_bytes=None, progress=None):
     finally:
         if f is not sys.stdin.buffer:
             f.close()
+
+
+def _cut(buf: bytes, hold, chunk_bytes: int) -> int:
+    """Where to end a chunk in ``buf``: before its last complete line (so that hold() sees
+    a whole line), and before any line ``hold`` keeps with the line before it (a stack
+    frame, a message's continuation). -1: no complete line yet; 0: every line is held."""
+    last = buf.rfind(b"\n")
+    cut = buf.rfind(b"\n", 0, last) + 1 if last > 0 else 0
+    if cut <= 0:
+        return -1
+    if hold is not None and len(buf) < max(8 * chunk_bytes, 4 << 20):
+        while cut > 0 and hold(buf[cut:cut + 1024]):
+            cut = buf.rfind(b"\n", 0, cut - 1) + 1
+    return cut
 
 
 def _cap_last_line(buf: bytes):

@@ -57,63 +57,64 @@ def load_events(path):
     raise ValueError("not a JSON object or array")
 
 
-def check_events(events) -> dict:
-    problems = []
-    counts = Counter()
+class _Checker:
+    def __init__(self):
+        self.problems = []
+        self.counts = Counter()
+        self.slices = defaultdict(list)          # (pid, tid) -> [(start, end, index)]
+        self.open_b = defaultdict(list)
 
-    def bad(i, msg):
-        counts["problems"] += 1
-        if len(problems) < MAX_REPORTED:
-            problems.append(f"event {i}: {msg}")
+    def bad(self, i, msg):
+        self.counts["problems"] += 1
+        if len(self.problems) < MAX_REPORTED:
+            self.problems.append(f"event {i}: {msg}")
 
-    slices = defaultdict(list)          # (pid, tid) -> [(start, end, index)]
-    open_b = defaultdict(list)
-    for i, e in enumerate(events):
-        if not isinstance(e, dict):
-            bad(i, "not an object")
-            continue
-        ph = e.get("ph")
-        if ph not in REQUIRED:
-            bad(i, f"unknown or missing phase {ph!r}")
-            continue
-        counts[f"ph {ph}"] += 1
+    def missing(self, e, ph):
         missing = [k for k in REQUIRED[ph] if k not in e]
         if ph in ("i", "I", "n") and e.get("s", "t") == "t" and "tid" not in e:
             missing.append("tid")
         if ph == "M" and not isinstance(e.get("args"), dict):
             missing.append("args object")
+        return missing
+
+    def event(self, i, e):
+        if not isinstance(e, dict):
+            return self.bad(i, "not an object")
+        ph = e.get("ph")
+        if ph not in REQUIRED:
+            return self.bad(i, f"unknown or missing phase {ph!r}")
+        self.counts[f"ph {ph}"] += 1
+        missing = self.missing(e, ph)
         if missing:
-            bad(i, f"{ph} event without {', '.join(missing)}")
-            continue
+            return self.bad(i, f"{ph} event without {', '.join(missing)}")
         ts = _ns(e["ts"]) if "ts" in e else 0
         if ts is None:
-            bad(i, f"ts is not a finite number: {e['ts']!r}")
-            continue
+            return self.bad(i, f"ts is not a finite number: {e['ts']!r}")
         track = (e.get("pid"), e.get("tid"))
         if ph == "X":
             dur = _ns(e["dur"])
             if dur is None:
-                bad(i, f"dur is not a finite number: {e['dur']!r}")
+                self.bad(i, f"dur is not a finite number: {e['dur']!r}")
             elif dur < 0:
-                bad(i, f"negative duration {e['dur']}")
+                self.bad(i, f"negative duration {e['dur']}")
             else:
-                slices[track].append((ts, ts + dur, i))
+                self.slices[track].append((ts, ts + dur, i))
         elif ph == "B":
-            open_b[track].append((ts, i))
+            self.open_b[track].append((ts, i))
         elif ph == "E":
-            if not open_b[track]:
-                bad(i, "E without a matching B on its track")
-            else:
-                start, j = open_b[track].pop()
-                if ts < start:
-                    bad(i, f"E before its B (event {j})")
-                else:
-                    slices[track].append((start, ts, j))
-    for _track, st in open_b.items():
-        for _, j in st:
-            bad(j, "B never ended (no matching E)")
-    # strict nesting per track
-    for track, sl in slices.items():
+            self.end(i, track, ts)
+
+    def end(self, i, track, ts):
+        if not self.open_b[track]:
+            return self.bad(i, "E without a matching B on its track")
+        start, j = self.open_b[track].pop()
+        if ts < start:
+            self.bad(i, f"E before its B (event {j})")
+        else:
+            self.slices[track].append((start, ts, j))
+
+    def nesting(self, track, sl):
+        """Strict nesting of one track's slices."""
         sl.sort(key=lambda s: (s[0], -s[1], s[2]))
         stack = []
         for start, end, i in sl:
@@ -121,14 +122,27 @@ def check_events(events) -> dict:
                 stack.pop()
             if stack and end > stack[-1][1]:
                 p = stack[-1]
-                bad(i, f"slice [{start}, {end}) ns on track pid={track[0]} tid={track[1]} "
-                       f"overlaps slice of event {p[2]} [{p[0]}, {p[1]}) without nesting")
+                self.bad(i, f"slice [{start}, {end}) ns on track pid={track[0]} "
+                            f"tid={track[1]} overlaps slice of event {p[2]} [{p[0]}, {p[1]}) "
+                            "without nesting")
                 continue
             stack.append((start, end, i))
+
+
+def check_events(events) -> dict:
+    c = _Checker()
+    for i, e in enumerate(events):
+        c.event(i, e)
+    for st in c.open_b.values():
+        for _, j in st:
+            c.bad(j, "B never ended (no matching E)")
+    for track, sl in c.slices.items():
+        c.nesting(track, sl)
+    counts = c.counts
     counts["events"] = len(events)
-    counts["tracks"] = len(slices)
-    counts["slices"] = sum(len(v) for v in slices.values())
-    return {"ok": counts["problems"] == 0, "problems": problems, "counts": dict(counts)}
+    counts["tracks"] = len(c.slices)
+    counts["slices"] = sum(len(v) for v in c.slices.values())
+    return {"ok": counts["problems"] == 0, "problems": c.problems, "counts": dict(counts)}
 
 
 def check_file(path) -> dict:

@@ -56,7 +56,7 @@ def profile(tables, name: str = "?", group: str | None = None,
     tables are read (the folded stacks then follow the same rule as ``convert -o x.folded``
     for a last perf sample without its blank line; tracefold.api.profile passes it).
     ``paths``: also the per-call-path figures (``level="path"``); their keys are whole path
-    texts, so their memory grows with the square of the stack depth — not built unless asked."""
+    texts (cut at MAX_PATH_DEPTH frames) — not built unless asked."""
     fo = fold or FoldOptions()
     if group == "comm":
         fo.comm_root = True
@@ -83,8 +83,13 @@ def profile(tables, name: str = "?", group: str | None = None,
     for ln in lines:
         k, _, w = ln.rpartition(" ")
         p.folded[k] = int(w)
-    if not paths:
-        return p
+    if paths:
+        _add_paths(p, folder, cg)
+    return p
+
+
+def _add_paths(p: Profile, folder: Folder, cg: CallGraphBuilder):
+    """Per-call-path figures of a profile."""
     # a path is keyed by its whole text: beyond MAX_PATH_DEPTH frames the deeper frames
     # count as one "…" frame, so that memory stays linear in the stack depth (the texts of
     # all prefixes of a 100,000-frame stack would take tens of GB)
@@ -119,7 +124,6 @@ def profile(tables, name: str = "?", group: str | None = None,
                 e = p.paths.setdefault(key, {"samples": 0, "weight": 0, "self_weight": 0})
                 e["weight"] += w
             p.paths[key]["self_weight"] += w
-    return p
 
 
 MAX_PATH_DEPTH = 512   # deeper than any real kernel or user stack (recursion aside)

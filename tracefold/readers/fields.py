@@ -47,46 +47,53 @@ def parse_kv(body: str) -> list[tuple[str, str]]:
     return out
 
 
+def _groups(m):
+    return [(k, v) for k, v in m.groupdict().items() if v is not None]
+
+
+def _known_event(name: str, body: str):
+    """Fields of the events with a format of their own (scheduler, syscalls, markers, probes,
+    block layer); None when none of those forms applies (the generic readings follow)."""
+    m = None
+    if name == "sched_switch" and "==>" in body and "prev_comm=" not in body:
+        m = _SWITCH.match(body)
+    elif (name.startswith("sched_wakeup") or name == "sched_waking") and "comm=" not in body:
+        m = _WAKEUP.match(body)
+    elif name.startswith("sys_enter_"):
+        args = parse_syscall_args(body)
+        if args:
+            return args
+    elif name.startswith("sys_exit_"):
+        return [("ret", body)]
+    elif name in ("sys_enter", "sys_exit"):
+        m = _RAW_SYS_ENTER.match(body) or _RAW_SYS_EXIT.match(body)
+        if m:
+            return list(m.groupdict().items())
+    elif name in ("tracing_mark_write", "print") or name.endswith("print"):
+        msg = body.split(": ", 1)[1] if body.startswith("0x") and ": " in body else body
+        m = _MARK.match(msg)
+        return _groups(m) if m else (parse_kv(msg) or [("msg", msg)])
+    if m:
+        return _groups(m)
+    if body.startswith("("):
+        m = _PROBE.match(body)
+        if m:
+            return [("ip", m.group("ip"))] + (parse_kv(m.group("rest")) if m.group("rest")
+                                               else [])
+    if name.startswith("block_"):
+        m = _BLOCK.match(body)
+        if m:
+            return _groups(m)
+    return None
+
+
 def parse_fields(name: str, body: str) -> list[tuple[str, str]]:
     body = body.strip()
     if not body:
         return []
-    if name == "sched_switch" and "==>" in body and "prev_comm=" not in body:
-        m = _SWITCH.match(body)
-        if m:
-            return [(k, v) for k, v in m.groupdict().items() if v is not None]
-    if name.startswith("sched_wakeup") or name == "sched_waking":
-        if "comm=" not in body:
-            m = _WAKEUP.match(body)
-            if m:
-                return [(k, v) for k, v in m.groupdict().items() if v is not None]
-    if name.startswith("sys_enter_"):
-        args = parse_syscall_args(body)
-        if args:
-            return args
-    if name.startswith("sys_exit_"):
-        return [("ret", body)]
-    if name in ("sys_enter", "sys_exit"):
-        m = _RAW_SYS_ENTER.match(body) or _RAW_SYS_EXIT.match(body)
-        if m:
-            return list(m.groupdict().items())
-    if name in ("tracing_mark_write", "print") or name.endswith("print"):
-        msg = body.split(": ", 1)[1] if body.startswith("0x") and ": " in body else body
-        m = _MARK.match(msg)
-        if m:
-            return [(k, v) for k, v in m.groupdict().items() if v is not None]
-        return parse_kv(msg) or [("msg", msg)]
-    if body.startswith("("):
-        m = _PROBE.match(body)
-        if m:
-            out = [("ip", m.group("ip"))]
-            if m.group("rest"):
-                out += parse_kv(m.group("rest"))
-            return out
-    if name.startswith("block_"):
-        m = _BLOCK.match(body)
-        if m:
-            return [(k, v) for k, v in m.groupdict().items() if v is not None]
+    known = _known_event(name, body)
+    if known is not None:
+        return known
     kv = parse_kv(body)
     if kv:
         # "vec=3 [action=NET_RX]": the bracketed pair is a field too

@@ -189,40 +189,47 @@ class GraphBuilder:
                 self._emit(line, None, CALL, name, ts, ts_res, dur, dur_res, tid, pid, comm, cpu,
                            depth, parent, retval=retval, flags=flags, args=args)
         elif kind == EXIT:
-            if depth is None:
-                depth = stack[-1].depth if stack else 0
-            while stack and stack[-1].depth > depth:
-                self._close_unclosed(stack.pop(), stack)
-            if stack and stack[-1].depth == depth and (not name or not stack[-1].name
-                                                        or _same(stack[-1].name, name)):
-                f = stack.pop()
-                if (self.exact_ts and start is None and f.ts is not None and ts is not None
-                        and f.ts_res == 1 and ts_res == 1):
-                    dur, dur_res = ts - f.ts, 1
-                start_res = f.ts_res
-                if start is not None:
-                    start_res = 1
-                else:
-                    start = f.ts
-                if start is None and ts is not None and dur is not None:
-                    start, start_res = ts - dur, ts_res
-                parent = stack[-1].line if stack else None
-                self._emit(f.line, line, CALL, f.name or name, start, start_res, dur, dur_res,
-                           f.tid if f.tid is not None else tid, f.pid if f.pid is not None else pid,
-                           f.comm or comm, f.cpu, depth, parent, retval=retval, flags=f.flags,
-                           args=f.args)
-            else:
-                self.orphans += 1
-                if start is None:
-                    start = ts - dur if (ts is not None and dur is not None) else None
-                parent = stack[-1].line if stack and stack[-1].depth < depth else None
-                self._emit(line, line, CALL, name, start, ts_res if start is not None else None,
-                           dur, dur_res, tid, pid, comm, cpu, depth, parent, retval=retval,
-                           flags=flags, status=NO_ENTRY)
+            self._exit(stack, line, cpu, tid, pid, comm, ts, ts_res, dur, dur_res, depth, name,
+                       retval, flags, start)
         elif kind == COMMENT:
             parent = stack[-1].line if stack else None
             self._emit(line, None, INSTANT, name, ts, ts_res, dur, dur_res, tid, pid, comm, cpu,
                        depth, parent, text=text, flags=flags)
+
+    def _exit(self, stack, line, cpu, tid, pid, comm, ts, ts_res, dur, dur_res, depth, name,
+              retval, flags, start):
+        """An exit record: closes the deeper open calls (unclosed), then its own call when the
+        top of the stack is at its depth and of its function; else an exit of no open call."""
+        if depth is None:
+            depth = stack[-1].depth if stack else 0
+        while stack and stack[-1].depth > depth:
+            self._close_unclosed(stack.pop(), stack)
+        if stack and stack[-1].depth == depth and (not name or not stack[-1].name
+                                                    or _same(stack[-1].name, name)):
+            f = stack.pop()
+            if (self.exact_ts and start is None and f.ts is not None and ts is not None
+                    and f.ts_res == 1 and ts_res == 1):
+                dur, dur_res = ts - f.ts, 1
+            start_res = f.ts_res
+            if start is not None:
+                start_res = 1
+            else:
+                start = f.ts
+            if start is None and ts is not None and dur is not None:
+                start, start_res = ts - dur, ts_res
+            parent = stack[-1].line if stack else None
+            self._emit(f.line, line, CALL, f.name or name, start, start_res, dur, dur_res,
+                       f.tid if f.tid is not None else tid, f.pid if f.pid is not None else pid,
+                       f.comm or comm, f.cpu, depth, parent, retval=retval, flags=f.flags,
+                       args=f.args)
+        else:
+            self.orphans += 1
+            if start is None:
+                start = ts - dur if (ts is not None and dur is not None) else None
+            parent = stack[-1].line if stack and stack[-1].depth < depth else None
+            self._emit(line, line, CALL, name, start, ts_res if start is not None else None,
+                       dur, dur_res, tid, pid, comm, cpu, depth, parent, retval=retval,
+                       flags=flags, status=NO_ENTRY)
 
     def _record_row(self, b, i, key=None):
         g = lambda col, ok=None: (int(b[col][i]) if (ok is None or b[ok][i]) else None)  # noqa
@@ -287,57 +294,62 @@ class GraphBuilder:
             return keys
         if not isinstance(b["comm"], np.ndarray):
             b["comm"] = np.array(b["comm"].to_pylist(), object)
-        cpus = np.unique(b["cpu"][unknown])
         sw_by_cpu = {}
         for s in switches:
             sw_by_cpu.setdefault(s[1], []).append(s)
-        for c in cpus.tolist():
-            m = unknown & (b["cpu"] == c)
-            idx = np.flatnonzero(m)
-            sws = sw_by_cpu.get(c, [])
-            cur = self.current.get(c)
-            if not sws:
-                if cur is not None:
-                    keys[idx] = cur[0]
-                    b["tid"][idx] = cur[0]
-                    b["comm"][idx] = cur[1]
-                else:
-                    keys[idx] = -(c + 1)
-                continue
-            before = cur
-            first = sws[0]
-            if cur is None and first[2] is not None:
-                # records before the first banner ran as the task it switches away from; so
-                # does the CPU's anonymous stack of calls still open
-                anon = self.stacks.pop(("cpu", c), None)
-                if anon and self.stacks.get(first[2]):
-                    self.stacks[("cpu", c)] = anon      # conflicting history: stay anonymous
-                else:
-                    if anon:
-                        self.stacks[first[2]] = anon
-                    before = (first[2], first[3])
-            sw_lines = np.array([s[0] for s in sws], np.int64)
-            pos = np.searchsorted(sw_lines, b["line"][idx]) - 1
-            for j, p in zip(idx.tolist(), pos.tolist()):
-                if p >= 0:
-                    t, cm = sws[p][4], sws[p][5]
-                elif before is not None:
-                    # nest with that task's calls, but the line itself does not say which
-                    # task it is (a chunked read could not know either): tid stays null
-                    keys[j] = before[0] if before[0] is not None else -(c + 1)
-                    if before is cur:
-                        b["tid"][j], b["comm"][j] = cur
-                    continue
-                else:
-                    t, cm = None, None
-                if t is None:
-                    keys[j] = -(c + 1)
-                else:
-                    keys[j] = t
-                    b["tid"][j] = t
-                    b["comm"][j] = cm
-            self.current[c] = (sws[-1][4], sws[-1][5])
+        for c in np.unique(b["cpu"][unknown]).tolist():
+            idx = np.flatnonzero(unknown & (b["cpu"] == c))
+            self._keys_on_cpu(b, keys, c, idx, sw_by_cpu.get(c, []))
         return keys
+
+    def _keys_on_cpu(self, b, keys, c, idx, sws):
+        """Keys (and tid / comm where the banners say) of one CPU's records of unknown task:
+        after a banner, its next task; before the first one, the task it switches away from
+        (a chunked read cannot know that task for the line itself: its tid stays null)."""
+        cur = self.current.get(c)
+        anon_key = -(c + 1)
+        if not sws:
+            if cur is not None:
+                keys[idx] = cur[0]
+                b["tid"][idx] = cur[0]
+                b["comm"][idx] = cur[1]
+            else:
+                keys[idx] = anon_key
+            return
+        before = cur
+        first = sws[0]
+        if cur is None and first[2] is not None:
+            # records before the first banner ran as the task it switches away from; so
+            # does the CPU's anonymous stack of calls still open
+            anon = self.stacks.pop(("cpu", c), None)
+            if anon and self.stacks.get(first[2]):
+                self.stacks[("cpu", c)] = anon      # conflicting history: stay anonymous
+            else:
+                if anon:
+                    self.stacks[first[2]] = anon
+                before = (first[2], first[3])
+        sw_lines = np.array([s[0] for s in sws], np.int64)
+        pos = np.searchsorted(sw_lines, b["line"][idx]) - 1
+        after = pos >= 0
+        # after a banner: its next task
+        nxt = np.array([s[4] if s[4] is not None else -1 for s in sws], np.int64)
+        ncomm = np.array([s[5] for s in sws], object)
+        ja, pa_ = idx[after], pos[after]
+        t = nxt[pa_]
+        known = t >= 0
+        keys[ja] = np.where(known, t, anon_key)
+        b["tid"][ja[known]] = t[known]
+        b["comm"][ja[known]] = ncomm[pa_[known]]
+        # before the first banner
+        jb = idx[~after]
+        if before is None:
+            keys[jb] = anon_key
+        else:
+            keys[jb] = before[0] if before[0] is not None else anon_key
+            if before is cur:
+                b["tid"][jb] = cur[0]
+                b["comm"][jb] = cur[1]
+        self.current[c] = (sws[-1][4], sws[-1][5])
 
     def _feed_group(self, b, idx, key):
         """One stream's records of a chunk (after the calls it carries open), nested with

@@ -441,18 +441,44 @@ class ChromeWriter(Writer):
 
     def _call(self, key, tr, c, i):
         ts, dur, status = c["ts_ns"][i], c["dur_ns"][i], c["status"][i]
-        parent = c["parent_line"][i]
         # no per-call "line" here: viewers such as speedscope name a frame by its args too,
         # and a unique arg per call would keep identical calls from merging
-        args = {}
-        for k in ("args", "retval"):
-            if c[k][i] is not None:
-                args[k] = c[k][i]
+        args = {k: c[k][i] for k in ("args", "retval") if c[k][i] is not None}
         if status:
             args["status"] = status
         st = tr.stack
-        # the parent (usually near the top of the stack): pop finished siblings and their
-        # descendants
+        parent = self._to_parent(key, tr, c["parent_line"][i], status)
+        synthetic = ts is None
+        if synthetic:
+            ts = st[-1].cursor if st else tr.cursor
+            if status == NO_ENTRY and dur is not None:
+                ts -= dur
+            self.notes["calls placed on a synthetic timeline (the trace has no timestamps)"] += 1
+        if parent is None and status == NO_ENTRY:
+            self._enclosing(key, tr, c["name"][i] or "?", ts, ts + (dur or 0), args,
+                            line=c["line"][i])
+            return
+        if parent is None:
+            while st and (st[-1].end is not None and st[-1].end <= ts):
+                self._pop(key, tr)
+            while st:                           # an earlier root still open: it ends here
+                self._pop(key, tr, ts)
+        end = None if dur is None else ts + dur
+        if st:
+            ts, end = self._within_parent(st, ts, end, synthetic)
+        elif tr.last_root_end is not None and ts < tr.last_root_end and status != NO_ENTRY:
+            if end is not None:
+                end = max(end, tr.last_root_end)
+            ts = tr.last_root_end
+            self.notes["calls starting before the previous call ended moved"] += 1
+        st.append(_Open(c["line"][i], ts, end, c["name"][i] or "?", args))
+
+    def _to_parent(self, key, tr, parent, status):
+        """Pop the track's stack down to the call's parent (usually near the top: finished
+        siblings and their descendants go). Returns the parent line, or None when the parent
+        is not open here (for a call seen only at its exit, the stack is emptied: its
+        children came before it)."""
+        st = tr.stack
         j = len(st) - 1
         if parent is not None:
             while j >= 0 and st[j].line != parent:
@@ -460,61 +486,38 @@ class ChromeWriter(Writer):
         if j >= 0 and parent is not None:
             while len(st) > j + 1:
                 self._pop(key, tr)
-        else:
-            parent = None
-            if status == NO_ENTRY:
-                # the trace started inside this call: its children came before it
-                while st:
-                    self._pop(key, tr)
-        synthetic = ts is None
-        if synthetic:
-            if status == NO_ENTRY and dur is not None:
-                ts = (st[-1].cursor if st else tr.cursor) - dur
-            else:
-                ts = st[-1].cursor if st else tr.cursor
-            self.notes["calls placed on a synthetic timeline (the trace has no timestamps)"] += 1
-        if parent is None and status == NO_ENTRY:
-            self._enclosing(key, tr, c["name"][i] or "?", ts, ts + (dur or 0), args,
-                            line=c["line"][i])
-            return
-        if parent is None and status != NO_ENTRY:
-            while st and (st[-1].end is not None and st[-1].end <= ts):
+            return parent
+        if status == NO_ENTRY:
+            while st:
                 self._pop(key, tr)
-            while st:                           # an earlier root still open: it ends here
-                self._pop(key, tr, ts)
-        end = None if dur is None else ts + dur
-        if st:
-            par = st[-1]
-            lo = max(par.start, par.child_end)
-            if ts < lo:
-                if end is not None:
-                    end = max(end, lo) if synthetic else end
-                ts = lo
-                self.notes["calls starting before their parent or previous sibling moved"] += 1
-            # the end the call must stay within: the nearest enclosing call with an end, less
-            # 1 ns for each call still open in between (they end inside it, see _pop)
-            limit = None
-            for dist, anc in enumerate(reversed(st)):
-                if anc.end is not None:
-                    limit = anc.end - dist
-                    break
-            if limit is not None and end is not None and end > limit:
+        return None
+
+    def _within_parent(self, st, ts, end, synthetic):
+        """(start, end) of a call moved inside its parent (the top of ``st``): after the
+        parent's start and its previous child, ending before the nearest enclosing end."""
+        par = st[-1]
+        lo = max(par.start, par.child_end)
+        if ts < lo:
+            if end is not None and synthetic:
+                end = max(end, lo)
+            ts = lo
+            self.notes["calls starting before their parent or previous sibling moved"] += 1
+        # the end the call must stay within: the nearest enclosing call with an end, less
+        # 1 ns for each call still open in between (they end inside it, see _pop)
+        limit = next((anc.end - dist for dist, anc in enumerate(reversed(st))
+                      if anc.end is not None), None)
+        if limit is not None and end is not None:
+            if end > limit:
                 end = limit
                 self.notes["calls ending after their parent clipped"] += 1
-            if limit is not None and end is not None and end == limit and end > ts:
+            if end == limit and end > ts:
                 # viewers that turn X events into begin/end pairs order equal end times
                 # parent first (speedscope: "Tried to end …"): end the child 1 ns earlier
                 end -= 1
                 self.notes["calls ending with their parent shortened by 1 ns"] += 1
-            if end is not None and end < ts:
-                end = ts
-        elif tr.last_root_end is not None and ts < tr.last_root_end and status != NO_ENTRY:
-            if end is not None:
-                end = max(end, tr.last_root_end)
-            ts = tr.last_root_end
-            self.notes["calls starting before the previous call ended moved"] += 1
-        o = _Open(c["line"][i], ts, end, c["name"][i] or "?", args)
-        st.append(o)
+        if end is not None and end < ts:
+            end = ts
+        return ts, end
 
     def _enclosing(self, key, tr, name, start, end, args, line=None):
         """A call whose entry the trace does not have: its callees came before it. It
