@@ -9,7 +9,7 @@ import pytest
 
 import tracefold
 from conftest import ROOT, run_cli
-from tracefold.analysis.callgraph import function_report
+from oracles import function_report
 from tracefold.analysis.filters import Filters
 
 UFTRACE = ROOT / "samples" / "uftrace-threads-replay.txt"

@@ -8,7 +8,7 @@ import pytest
 
 import tracefold
 from conftest import ROOT, SAMPLES, need_shared, run_cli
-from tracefold.analysis.check import check_events, check_file
+from tracefold.writers.chrome_check import check_events, check_file
 
 KINDS = ("ftrace", "trace-cmd", "uftrace", "perf-script")
 
@@ -267,7 +267,7 @@ def test_large_absolute_times_nest_exactly_as_doubles(tmp_path, seconds):
     saw a 1 ns overlap in tracefold's own output), and the writer puts such times on a binary
     grid doubles hold exactly, so that a viewer reading doubles sees the nesting written."""
     from decimal import Decimal
-    from tracefold.analysis.check import check_file
+    from tracefold.writers.chrome_check import check_file
     inp = _shifted_hello(tmp_path, seconds)
     out = tmp_path / "t.json"
     tracefold.convert(inp, out, absolute_ts=True)

@@ -7,7 +7,7 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracefold.analysis.check import check_file
+from tracefold.writers.chrome_check import check_file
 from tracefold.analysis.folded import Folder, FoldOptions
 from tracefold.schema import table_from_columns
 from tracefold.writers.chrome import ChromeWriter

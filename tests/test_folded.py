@@ -220,7 +220,7 @@ def test_streaming_folding_does_not_depend_on_chunks():
     """Calls are folded chunk by chunk (open calls carried): any cut gives the same lines,
     equal to the whole-table computation."""
     import pyarrow as pa
-    from tracefold.analysis.callgraph import self_time_by_path
+    from oracles import self_time_by_path
     from tracefold.analysis.folded import Folder, FoldOptions
     for src in (_call_tree_sample(), ROOT / "samples" / "uftrace-threads-replay.txt",
                 ROOT / "samples" / "uftrace-kernel-hello-replay.txt"):

@@ -6,7 +6,7 @@ import pytest
 
 import tracefold
 from conftest import GENERATED, GOLDEN, SAMPLES, need_shared, run_cli
-from tracefold.analysis.check import check_file
+from tracefold.writers.chrome_check import check_file
 from tracefold.analysis.fs import LAYERS, Rules, RulesError, summarize
 
 FS = GOLDEN / "fs"

@@ -8,7 +8,7 @@ import pandas as pd
 
 import tracefold
 from conftest import GOLDEN, run_cli
-from tracefold.analysis.check import check_file
+from tracefold.writers.chrome_check import check_file
 
 SRC = GOLDEN / "trace-cmd" / "graph-all-drops.txt.gz"
 

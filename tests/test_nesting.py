@@ -1,4 +1,4 @@
-"""The vectorized nesting of function_graph / uftrace records (readers/graph.py: _nest and
+"""The vectorized nesting of function_graph / uftrace records (readers/nesting.py: _nest and
 _vector_group) computes exactly what the record-by-record stack machine
 (GraphBuilder.record) computes, on any stream: interleaved tasks and CPUs, context-switch
 banners, exits of calls opened before the trace, entries never closed, depth jumps,
@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from tracefold.readers import graph as G
+from tracefold.readers import nesting as G
 
 NAMES = ["f", "g", "h", "ext4_file_open [ext4]", "ext4_file_open", None]
 

@@ -12,7 +12,7 @@ import pytest
 
 import tracefold
 from conftest import GENERATED, ROOT, need_shared, run_cli
-from tracefold.analysis.callgraph import function_report
+from oracles import function_report
 
 FIX = ROOT / "tests" / "golden" / "uftrace-diff"
 RUNS = sorted(p.name[:-len(".txt.gz")] for p in FIX.glob("*.txt.gz"))

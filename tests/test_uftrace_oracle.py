@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import tracefold
-from tracefold.analysis.callgraph import call_paths, function_report, self_time_by_path
+from oracles import call_paths, function_report, self_time_by_path
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 
@@ -219,7 +219,7 @@ def test_folded_writer_equals_uftrace_flame_graph(recording, tmp_path):
 def test_chrome_writer_equals_uftrace_chrome(recording, tmp_path):
     """`tracefold convert replay -o x.json`: per thread the same calls with the same nesting,
     start times and durations as `uftrace dump --chrome`, and `tracefold check` passes."""
-    from tracefold.analysis.check import check_file
+    from tracefold.writers.chrome_check import check_file
     want = _uftrace_chrome_calls(recording)
     out = tmp_path / "t.json"
     tracefold.convert(recording["replay"], out, absolute_ts=True)

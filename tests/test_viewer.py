@@ -11,7 +11,7 @@ import pytest
 import tracefold
 from browser import PageLog, browser
 from conftest import ROOT, run_cli
-from tracefold.analysis.check import check_file
+from tracefold.writers.chrome_check import check_file
 
 SPEEDSCOPE = ROOT / "tests" / "viewer" / "node_modules" / "speedscope" / "dist" / "release" / \
     "index.html"

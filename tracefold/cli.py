@@ -628,7 +628,7 @@ def check(
     """Validate Chrome trace JSON: required keys, durations, strict nesting per track.
 
     Exit status 1 when a file has a problem."""
-    from .analysis.check import check_file
+    from .writers.chrome_check import check_file
     failed = 0
     for path in inputs:
         r = check_file(path)

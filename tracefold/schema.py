@@ -119,7 +119,3 @@ def has_stack(t: pa.Table):
     """Boolean mask of the rows with at least one stack frame (never null)."""
     import pyarrow.compute as pc
     return pc.fill_null(pc.greater(pc.list_value_length(t.column("stack")), 0), False)
-
-
-def empty_table() -> pa.Table:
-    return SCHEMA.empty_table()

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..readers.base import grouped_lists
+from ..tables import grouped_lists
 from ..schema import CALL, SAMPLE, has_stack, kind_is
 
 

@@ -654,27 +654,5 @@ def decimal_text_ns(text: pa.Array, unit_exp):
     return (pa.array(value, pa.int64(), mask=nulls), pa.array(res, pa.int64(), mask=nulls))
 
 
-def grouped_lists(n: int, owner: np.ndarray, values_list, reverse: bool):
-    """List columns of ``n`` rows from items that each name their row (``owner``, ascending
-    within a row in input order): one ListArray per array in ``values_list``; rows without
-    items are null. ``reverse`` flips each row's items (callchains printed innermost first)."""
-    order = np.argsort(owner, kind="stable")
-    owner = owner[order]
-    counts = np.bincount(owner, minlength=n) if len(owner) else np.zeros(n, np.int64)
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    if reverse:
-        k = np.arange(len(owner)) - offsets[owner]
-        perm = np.empty(len(owner), np.int64)
-        perm[offsets[owner] + counts[owner] - 1 - k] = order
-    else:
-        perm = order
-    take = pa.array(perm)
-    empty = pa.array(counts == 0)
-    off = pa.array(offsets.astype(np.int32))
-    lists = [pa.ListArray.from_arrays(off, v.take(take), mask=empty) for v in values_list]
-    return lists, offsets, counts
-
-
 def make_table(cols: dict, n: int) -> pa.Table:
     return table_from_columns(cols, n)

@@ -8,8 +8,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import ENTRY, FORMAT_T, INSTANT, MARKER, repeat
-from . import graph as G
-from .base import Reader, decimal_ns, grouped_lists, make_table, nonempty, null_if_empty, \
+from . import nesting as G
+from ..tables import grouped_lists
+from .base import Reader, decimal_ns, make_table, nonempty, null_if_empty, \
     np_of as _np, decimal_text_ns, to_int
 from .fields import parse_fields, parse_syscall_args
 

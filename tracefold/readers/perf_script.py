@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import FORMAT_T, SAMPLE, repeat
-from .base import Reader, grouped_lists, make_table, nonempty, null_if_empty, \
+from ..tables import grouped_lists
+from .base import Reader, make_table, nonempty, null_if_empty, \
     np_of as _np, decimal_text_ns, to_int
 from .fields import parse_fields
 

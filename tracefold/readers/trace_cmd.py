@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import MARKER, ENTRY, FORMAT_T, repeat
-from . import graph as G
+from . import nesting as G
 from .base import decimal_text_ns, np_of as _np, null_if_empty
 from .ftrace import _EVENT_COLUMNS, FtraceReader
 

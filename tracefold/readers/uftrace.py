@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import graph as G
+from . import nesting as G
 from .base import decimal_text_ns, np_of as _np, null_if_empty, \
     to_int
 from .ftrace import FtraceReader
