@@ -1,0 +1,83 @@
+"""The reader contract, checked for every registered reader (tracefold/registry.py) on every
+real trace the repository holds for it (tests/golden/, samples/): a new reader gets these
+checks by being registered.
+
+* line accounting: every input line is an event line, a skipped line (with a reason) or an
+  unrecognized one, and they add up to the file's lines;
+* chunk-size invariance: the same rows and the same accounting at any chunk size;
+* the schema: every table is in the normalized schema (docs/schema.md), format column
+  included;
+* row order: rows come in the order of their input line (docs/schema.md).
+"""
+import gzip
+
+import pyarrow as pa
+import pytest
+
+from conftest import GOLDEN, ROOT
+from tracefold.api import ReadResult, iter_tables
+from tracefold.readers import guess_format
+from tracefold.registry import READERS
+from tracefold.schema import SCHEMA
+
+
+def _traces():
+    out = {name: [] for name in READERS}
+    paths = sorted(GOLDEN.rglob("*.txt")) + sorted(GOLDEN.rglob("*.txt.gz")) + \
+        sorted((ROOT / "samples").glob("*.txt"))
+    for p in paths:
+        if p.name.endswith((".report.txt", ".folded.txt")) or p.stat().st_size > 3_000_000:
+            continue
+        try:
+            fmt = guess_format(p)
+        except Exception:
+            continue
+        out[fmt].append(p)
+    return out
+
+
+TRACES = _traces()
+CASES = [(fmt, p) for fmt, ps in TRACES.items() for p in ps]
+
+
+def _lines(path):
+    data = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
+def _read(path, fmt, chunk_bytes=None):
+    r = ReadResult("?", {})
+    tables = list(iter_tables(path, fmt, result=r, chunk_bytes=chunk_bytes))
+    return tables, r.stats
+
+
+@pytest.mark.parametrize("fmt", sorted(READERS))
+def test_every_reader_has_real_traces(fmt):
+    """A reader comes with real traces of its format in the repository (its golden folder)."""
+    assert TRACES[fmt], f"no trace of format {fmt} under tests/golden/ or samples/"
+
+
+@pytest.mark.parametrize("fmt,path", CASES, ids=[f"{f}:{p.name}" for f, p in CASES])
+def test_reader_contract(fmt, path):
+    tables, st = _read(path, fmt)
+    # line accounting
+    assert st["lines"] == _lines(path), (st["lines"], _lines(path))
+    assert st["lines"] == st["event_lines"] + sum(st["skipped"].values()) + st["unrecognized"]
+    # schema and format
+    for t in tables:
+        assert t.schema.equals(SCHEMA, check_metadata=False), t.schema
+        assert set(t.column("format").to_pylist()) <= {fmt}
+    # row order
+    whole = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
+    line = whole.column("line").to_numpy()
+    assert (line[1:] >= line[:-1]).all(), "rows out of input-line order"
+    assert st["events"] == whole.num_rows
+    # chunk-size invariance
+    for chunk in (700, 16384):
+        t2, st2 = _read(path, fmt, chunk)
+        assert st2 == st, chunk
+        whole2 = pa.concat_tables(t2) if t2 else SCHEMA.empty_table()
+        # the same values (dictionary columns may be encoded per chunk)
+        assert whole2.to_pylist() == whole.to_pylist(), chunk
