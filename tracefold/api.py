@@ -10,7 +10,7 @@ import pyarrow as pa
 from . import readers
 from .schema import SCHEMA
 from .readers.order import InputOrder
-from .source import InputError, iter_chunks
+from .source import InputError, iter_chunks, prefetch
 
 
 @dataclass
@@ -53,8 +53,8 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
     from .readers.base import drain_out_of_range
     drain_out_of_range()
     try:
-        for chunk in iter_chunks(path, hold=reader.hold, chunk_bytes=chunk_bytes,
-                                 progress=progress):
+        for chunk in prefetch(iter_chunks(path, hold=reader.hold, chunk_bytes=chunk_bytes,
+                                          progress=progress)):
             out = order.push(reader.process(chunk), reader.open_min_line())
             n = drain_out_of_range()
             if n:

@@ -162,3 +162,44 @@ def lines_array(body: bytes, path="?", line_no=1) -> pa.StringArray:
         arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(starts), pa.py_buffer(body))
     # drop the "\n" that the offsets above keep at the end of every line
     return pc.utf8_rtrim(arr, characters="\n\r")
+
+
+def prefetch(chunks, depth: int = 2):
+    """Iterate ``chunks`` with the next ones read ahead in a thread: reading, decompressing
+    and splitting a chunk (zlib and Arrow release the GIL) overlap the parsing of the one
+    before. Errors come out where the chunk would have; closing the iterator stops the
+    thread."""
+    import queue
+    import threading
+    q: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    done = object()
+
+    def run():
+        try:
+            for c in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put((c, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((done, None))
+        except BaseException as e:          # handed to the consumer, raised there
+            q.put((None, e))
+
+    th = threading.Thread(target=run, name="tracefold-read", daemon=True)
+    th.start()
+    try:
+        while True:
+            c, err = q.get()
+            if err is not None:
+                raise err
+            if c is done:
+                return
+            yield c
+    finally:
+        stop.set()
+
