@@ -164,6 +164,12 @@ def test_output_that_is_the_input_is_refused(tmp_path):
         assert src.read_bytes() == before
     with pytest.raises(OutputError):
         tracefold.convert(src, link, to="parquet")
+    # --force: the trace is read whole, then its Parquet table replaces it
+    p = run_cli("convert", src, "-o", src, "--to", "parquet", "--force")
+    assert p.returncode == 0, p.stderr
+    assert src.read_bytes()[:4] == b"PAR1"
+    import pyarrow.parquet as pq
+    assert pq.read_table(src).num_rows == tracefold.read_arrow(SMALL).num_rows
 
 
 def test_temporaries_of_killed_runs_are_removed(tmp_path):

@@ -128,13 +128,16 @@ def info(path, format: str | None = None) -> dict:
 
 
 def convert(path, output, format: str | None = None, progress=None, to: str | None = None,
-            filters=None, **options) -> dict:
+            filters=None, force: bool = False, **options) -> dict:
     """Convert one input to ``output`` (format from ``to`` or the extension: parquet, folded,
     chrome, …), streaming and atomically. ``filters`` is an analysis.filters.Filters;
-    ``options`` go to the writer. Returns the info dict, with the writer's ``notes``."""
+    ``options`` go to the writer. An output that is the input file itself is refused unless
+    ``force`` (the input is read whole before the new file replaces it). Returns the info dict,
+    with the writer's ``notes``."""
     from . import writers
     from .analysis.filters import RowFilter
-    _not_the_input(path, output)
+    if not force:
+        _not_the_input(path, output)
     W = writers.get_writer(writers.format_for(str(output), to))
     rf = RowFilter(filters, wall=getattr(W, "timeline", False)) \
         if filters is not None and filters.active() else None
@@ -174,7 +177,7 @@ def _not_the_input(path, output):
         return
     if same:
         raise OutputError(output, "is the input file; refusing to replace it (choose another "
-                                  "-o)")
+                                  "-o, or --force)")
 
 
 def _tables(source, format=None, result: ReadResult | None = None):

@@ -161,6 +161,8 @@ def convert(
                                      "reads those lines right"),
     keep_last: bool = typer.Option(False, "--keep-last", help="folded: keep a last perf sample "
                                    "not ended by a blank line (stackcollapse-perf.pl drops it)"),
+    force: bool = typer.Option(False, "--force", help="replace the input file itself when -o "
+                               "names it (refused otherwise)"),
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
@@ -184,8 +186,8 @@ def convert(
         if prog:
             with prog:
                 return api.convert(input, output, from_, progress=cb, to=fmt_out, filters=flt,
-                                   **opts)
-        return api.convert(input, output, from_, to=fmt_out, filters=flt, **opts)
+                                   force=force, **opts)
+        return api.convert(input, output, from_, to=fmt_out, filters=flt, force=force, **opts)
     info = _run(go, input)
     _report_unrecognized(info)
     for note, n in info.get("notes", {}).items():
