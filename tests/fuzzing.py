@@ -16,6 +16,23 @@ SEEDS = [p for p in sorted(GOLDEN.glob("*/*.txt")) if p.stat().st_size < 40_000
 NUM = re.compile(rb"\d+")
 
 
+def corpus_seeds(step: int = 4):
+    """Small real traces of the shared corpus (../shared/samples, MANIFEST kinds clean and
+    edited; every ``step``-th one), or [] when it is absent."""
+    shared = ROOT.parent / "shared" / "samples"
+    manifest = shared / "MANIFEST.tsv"
+    if not manifest.exists():
+        return []
+    out = []
+    for line in manifest.read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[2] in ("clean", "edited") and parts[0].endswith(".txt"):
+            p = shared / parts[0]
+            if p.exists() and 2_000 < p.stat().st_size < 40_000:
+                out.append(p)
+    return sorted(out)[::step]
+
+
 def mutate(data: bytes, rng: random.Random, others: list) -> bytes:
     lines = data.split(b"\n")
     kind = rng.randrange(12)

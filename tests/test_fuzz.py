@@ -8,19 +8,23 @@ import random
 
 import tracefold
 from conftest import run_cli
-from fuzzing import SEEDS, corrupt_gzip, mutate
+from fuzzing import SEEDS, corpus_seeds, corrupt_gzip, mutate
 from tracefold.source import InputError
 from tracefold.writers.atomic import OutputError
 
 
+# the repository's real traces, and small ones of the shared corpus where it is present
+PATHS = SEEDS + corpus_seeds()
+
+
 def _cases(n, seed):
     rng = random.Random(seed)
-    datas = [p.read_bytes() for p in SEEDS]
+    datas = [p.read_bytes() for p in PATHS]
     for k in range(n):
         i = rng.randrange(len(datas))
         data = mutate(datas[i], rng, datas)
         gz = rng.random() < 0.1
-        yield k, SEEDS[i].name, (corrupt_gzip(data, rng) if gz else data), gz
+        yield k, PATHS[i].name, (corrupt_gzip(data, rng) if gz else data), gz
 
 
 def test_fuzz_api(tmp_path):

@@ -164,7 +164,7 @@ def lines_array(body: bytes, path="?", line_no=1) -> pa.StringArray:
     return pc.utf8_rtrim(arr, characters="\n\r")
 
 
-def prefetch(chunks, depth: int = 2):
+def prefetch(chunks, depth: int = 1):
     """Iterate ``chunks`` with the next ones read ahead in a thread: reading, decompressing
     and splitting a chunk (zlib and Arrow release the GIL) overlap the parsing of the one
     before. Errors come out where the chunk would have; closing the iterator stops the
