@@ -10,6 +10,7 @@ import pyarrow as pa
 from . import readers
 from .schema import SCHEMA
 from .readers.order import InputOrder
+from .readers.pipeline import jobs_for, parsed_chunks
 from .source import InputError, iter_chunks, prefetch
 
 
@@ -52,11 +53,13 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
     order = InputOrder()
     from .readers.base import drain_out_of_range
     drain_out_of_range()
+    chunks = iter_chunks(path, hold=reader.hold, chunk_bytes=chunk_bytes, progress=progress)
     try:
-        for chunk in prefetch(iter_chunks(path, hold=reader.hold, chunk_bytes=chunk_bytes,
-                                          progress=progress)):
-            out = order.push(reader.process(chunk), reader.open_min_line())
-            n = drain_out_of_range()
+        for parsed, st, oor in parsed_chunks(reader, chunks, jobs_for(path, reader), prefetch):
+            if st is not None:
+                reader.stats.merge(st)
+            out = order.push(reader.stitch(parsed), reader.open_min_line())
+            n = drain_out_of_range() + oor
             if n:
                 reader.stats.warnings["numbers too long for their column read as missing"] += n
             for t in out:

@@ -10,6 +10,9 @@ class InputError(Exception):
         where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self):           # raised in a worker process, re-raised in the main one
+        return (InputError, (self.path, self.message, self.line))
+
 
 class OutputError(Exception):
     """An output could not be written (full disk, read-only or missing folder …): nothing was
@@ -18,3 +21,6 @@ class OutputError(Exception):
     def __init__(self, path, message):
         self.path, self.message = str(path), message
         super().__init__(f"{path}: {message}")
+
+    def __reduce__(self):
+        return (OutputError, (self.path, self.message))

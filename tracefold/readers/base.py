@@ -38,6 +38,22 @@ class Stats:
     header: dict = field(default_factory=dict)
     warnings: Counter = field(default_factory=Counter)
 
+    def merge(self, o: "Stats"):
+        """Add the counts of a chunk parsed elsewhere (another process)."""
+        self.lines += o.lines
+        self.event_lines += o.event_lines
+        self.unrecognized += o.unrecognized
+        self.skipped.update(o.skipped)
+        self.lost_events += o.lost_events
+        self.lark_lines += o.lark_lines
+        self.fallback_records += o.fallback_records
+        self.warnings.update(o.warnings)
+        for k, v in o.header.items():
+            self.header.setdefault(k, v)
+        if o.first_unrecognized:
+            self.first_unrecognized = sorted(self.first_unrecognized + o.first_unrecognized)[
+                :MAX_REPORTED_UNRECOGNIZED]
+
     def skip(self, reason: str, n: int = 1):
         if n:
             self.skipped[reason] += n
@@ -468,7 +484,18 @@ class Reader:
         return chunk.lines, n, np.arange(chunk.first_line, chunk.first_line + n, dtype=np.int64)
 
     def process(self, chunk) -> pa.Table | None:
+        """The rows of one chunk: ``stitch(parse(chunk))``."""
+        return self.stitch(self.parse(chunk))
+
+    def parse(self, chunk):
+        """The work on a chunk that needs no other chunk; may run in another process (its
+        result is pickled), with ``self.stats`` counting that chunk alone."""
         raise NotImplementedError
+
+    def stitch(self, parsed) -> pa.Table | None:
+        """The rows of a parsed chunk, chunks in input order (state that spans chunks —
+        open calls, context switches — lives here). By default the parse is the rows."""
+        return parsed
 
     def finish(self) -> pa.Table | None:
         return None

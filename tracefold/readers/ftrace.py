@@ -59,7 +59,9 @@ class FtraceReader(Reader):
             or super().hold(b)
 
     # ------------------------------------------------------------------ chunks
-    def process(self, chunk):
+    def parse(self, chunk):
+        """The work on a chunk that needs no other chunk (lines matched, events and graph
+        records built): may run in another process. Returns what stitch() needs."""
         lines, n, line_nos = self.start_chunk(chunk)
         left = np.arange(n)
         matched = {}
@@ -115,7 +117,15 @@ class FtraceReader(Reader):
         if "event_line" in matched:
             idx, cols = matched["event_line"]
             tables += self.event_rows(line_nos[idx], cols, stacks)
-        tables += self.rare_rows(self.graph_batch(matched, line_nos))
+        return {"tables": tables, "batch": self.graph_batch(matched, line_nos),
+                "rare": self._rare_lines}
+
+    def stitch(self, parsed):
+        """The chunk's rows, in the order of the chunks: rare lines (context switches, lost
+        events) and graph records go through the one nesting state."""
+        self._rare_lines = parsed["rare"]
+        tables = list(parsed["tables"])
+        tables += self.rare_rows(parsed["batch"])
         tables.append(self._graph_table())
         tables = [t for t in tables if t is not None and t.num_rows]
         if not tables:

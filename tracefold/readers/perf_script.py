@@ -73,7 +73,7 @@ class PerfScriptReader(Reader):
         return bool(self._rx("frame").match(text)) and not self._rx("sample_header").match(text)
 
     # ------------------------------------------------------------------ chunks
-    def process(self, chunk):
+    def parse(self, chunk):
         lines, n, line_nos = self.start_chunk(chunk)
         st = self.stats
         left = np.arange(n)

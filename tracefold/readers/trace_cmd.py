@@ -222,13 +222,12 @@ class TraceCmdReader(FtraceReader):
         if guess:
             self.absent, self.present = guess
 
-    def process(self, chunk):
+    def parse(self, chunk):
         self._tc_batch = None
-        return super().process(chunk)
-
-    def rare_rows(self, batch):
+        p = super().parse(chunk)
         # graph records of trace-cmd come from event lines (collected in _graph_events)
-        return super().rare_rows(self._tc_batch)
+        p["batch"] = self._tc_batch
+        return p
 
     def other_rare(self, line, rule, f, rows):
         st = self.stats
