@@ -20,6 +20,7 @@ from ..schema import CALL, FORMAT_T, INSTANT, NO_ENTRY, UNCLOSED, choose
 
 # record kinds
 ENTRY, LEAF, EXIT, COMMENT = 0, 1, 2, 3
+SENTINEL = 4      # the end of one stream among several nested together (not a record)
 
 
 def empty_batch(n=0):
@@ -277,8 +278,50 @@ class GraphBuilder:
         order = np.argsort(keys, kind="stable")
         skeys = keys[order]
         bounds = np.flatnonzero(np.diff(skeys)) + 1
-        for grp in np.split(order, bounds):
-            self._feed_group(b, grp, int(keys[grp[0]]))
+        groups = np.split(order, bounds)
+        if not self._feed_together(b, groups, keys):
+            for grp in groups:
+                self._feed_group(b, grp, int(keys[grp[0]]))
+
+    def _feed_together(self, b, groups, keys) -> bool:
+        """All streams of a chunk nested in one pass: each stream's carried calls, then its
+        records, then a sentinel that ends it (what it leaves open is carried on), laid end to
+        end. False (nothing done) when that does not settle: then stream by stream."""
+        skeys = [_skey(int(keys[g[0]])) for g in groups]
+        carried = [self.stacks.get(k) or [] for k in skeys]
+        n = len(b["line"])
+        frames = [f for c in carried for f in c]
+        nf = len(frames)
+        perm, seg = [], []
+        fpos = n
+        for s, (g, c) in enumerate(zip(groups, carried)):
+            part = np.concatenate([np.arange(fpos, fpos + len(c)), g, [n + nf + s]])
+            fpos += len(c)
+            perm.append(part)
+            seg.append(np.full(len(part), s))
+        perm = np.concatenate(perm).astype(np.int64)
+        seg = np.concatenate(seg)
+        vb = _virtual_batch(b, frames, len(groups), perm)
+        allpos = np.arange(len(perm))
+        skip = None
+        for _ in range(8):
+            nest = _nest(np.zeros(0, np.int64), vb["kind"], vb["depth"], skip)
+            if nest is None:
+                return False
+            bad = self._other_names(vb, allpos, [], nest)
+            if not len(bad):
+                break
+            if skip is None:
+                skip = np.zeros(len(perm), bool)
+            skip[bad] = True
+        else:
+            return False
+        still = self._vector_group(vb, allpos, [], None, nest)
+        for k in skeys:
+            self.stacks[k] = []
+        for p, f in still:
+            self.stacks[skeys[int(seg[p])]].append(f)
+        return True
 
     def _assign_keys(self, b, switches):
         """Integer stream key per record: the tid when known, else the task that the
@@ -444,19 +487,20 @@ class GraphBuilder:
         all_e = kind == ENTRY
         e_closed = proper
         e_cut = all_e & ~proper & ~still_open
-        self.stacks[skey] = [Frame(int(line[p]), name[p].as_py(),
-                                   int(ts[p]) if ts_ok[p] else None,
-                                   int(tres[p]) if ts_ok[p] else None, int(all_depth[p]),
-                                   _none(tid[p]), _none(pid[p]), comm[p].as_py(), _none(cpu[p]),
-                                   flags[p].as_py(), args[p].as_py())
-                             for p in np.flatnonzero(still_open).tolist()]
+        still = [(p, Frame(int(line[p]), name[p].as_py(), int(ts[p]) if ts_ok[p] else None,
+                           int(tres[p]) if ts_ok[p] else None, int(all_depth[p]),
+                           _none(tid[p]), _none(pid[p]), comm[p].as_py(), _none(cpu[p]),
+                           flags[p].as_py(), args[p].as_py()))
+                 for p in np.flatnonzero(still_open).tolist()]
+        if skey is not None:
+            self.stacks[skey] = [f for _, f in still]
         self.unclosed += int(e_cut.sum())
         self.orphans += int(orphan.sum())
         leaf = kind == LEAF
         com = kind == COMMENT
         rows = np.flatnonzero(e_closed | e_cut | leaf | com | orphan)
         if not len(rows):
-            return
+            return still
         rc, rcut, rorph = e_closed[rows], e_cut[rows], orphan[rows]
         x = np.where(rc, closer[rows], rows)     # where duration / retval live
         r_ts = ts[rows].copy()
@@ -521,6 +565,7 @@ class GraphBuilder:
             "flags": flags.take(pa.array(rows)), "args": args.take(pa.array(rows)),
             "status": _status(status),
         })
+        return still
 
 
 def _status(code: np.ndarray) -> pa.Array:
@@ -567,7 +612,7 @@ def _nest(carried_depth: np.ndarray, kind: np.ndarray, depth: np.ndarray, skip=N
     nc = len(carried_depth)
     if nc > 1 and (np.diff(carried_depth) <= 0).any():
         return None
-    if len(depth) and depth.min() < 0:
+    if len(depth) and depth.min() < 0 and (depth[kind != SENTINEL] < 0).any():
         return None
     D = np.concatenate([carried_depth, depth])
     K = np.concatenate([np.full(nc, ENTRY, np.int8), kind])
@@ -591,6 +636,7 @@ def _nest(carried_depth: np.ndarray, kind: np.ndarray, depth: np.ndarray, skip=N
         closer[ev] = np.minimum(shallower, same)
     c = closer[e_pos]
     has = c < n
+    has[has] = K[c[has]] != SENTINEL        # closed by the end of its stream: still open
     proper_e = np.zeros(len(e_pos), bool)
     proper_e[has] = (K[c[has]] == EXIT) & (D[c[has]] == e_depth[has])
     proper = np.zeros(n, bool)
@@ -617,6 +663,50 @@ def _nest(carried_depth: np.ndarray, kind: np.ndarray, depth: np.ndarray, skip=N
     if skip is not None:
         parent[skip] = -1
     return closer, parent, orphan, still_open, proper
+
+
+def _skey(key: int):
+    return key if key >= 0 else ("cpu", -key - 1)
+
+
+def _virtual_batch(b: dict, frames: list, nsent: int, perm: np.ndarray) -> dict:
+    """The batch's records, carried calls (as entries) and stream sentinels, in ``perm``
+    order (indices: records, then frames, then sentinels)."""
+    nf = len(frames)
+
+    def num(col, of_frame, dtype, sent=0):
+        extra = np.array([of_frame(f) for f in frames] + [sent] * nsent, dtype=dtype)
+        return np.concatenate([np.asarray(b[col]).astype(dtype, copy=False), extra])[perm]
+
+    def text(col, of_frame=None):
+        v = b[col]
+        body = pa.array(v, pa.string()) if isinstance(v, np.ndarray) else v.cast(pa.string())
+        extra = pa.array(([of_frame(f) for f in frames] if of_frame else [None] * nf)
+                         + [None] * nsent, pa.string())
+        return pa.concat_arrays([body, extra]).take(pa.array(perm))
+    out = {
+        "line": num("line", lambda f: f.line, np.int64),
+        "kind": num("kind", lambda f: ENTRY, np.int8, SENTINEL),
+        "depth": num("depth", lambda f: f.depth, np.int64, -1),
+        "cpu": num("cpu", lambda f: f.cpu if f.cpu is not None else -1, np.int64, -1),
+        "tid": num("tid", lambda f: f.tid if f.tid is not None else -1, np.int64, -1),
+        "pid": num("pid", lambda f: f.pid if f.pid is not None else -1, np.int64, -1),
+        "ts": num("ts", lambda f: f.ts if f.ts is not None else 0, np.int64),
+        "ts_ok": num("ts_ok", lambda f: f.ts is not None, bool, False),
+        "tres": num("tres", lambda f: f.ts_res or 0, np.int64),
+        "dur": num("dur", lambda f: 0, np.int64),
+        "dur_ok": num("dur_ok", lambda f: False, bool, False),
+        "dres": num("dres", lambda f: 0, np.int64),
+        "start": num("start", lambda f: 0, np.int64),
+        "start_ok": num("start_ok", lambda f: False, bool, False),
+        "comm": text("comm", lambda f: f.comm),
+        "name": text("name", lambda f: f.name),
+        "flags": text("flags", lambda f: f.flags),
+        "args": text("args", lambda f: f.args),
+        "retval": text("retval"),
+        "text": text("text"),
+    }
+    return out
 
 
 def _slice(b: dict, lo: int, hi: int) -> dict:
