@@ -501,6 +501,8 @@ class GraphBuilder:
         rows = np.flatnonzero(e_closed | e_cut | leaf | com | orphan)
         if not len(rows):
             return still
+        # in line order (streams are laid end to end): the chunk's table then needs no sort
+        rows = rows[np.argsort(line[rows], kind="stable")]
         rc, rcut, rorph = e_closed[rows], e_cut[rows], orphan[rows]
         x = np.where(rc, closer[rows], rows)     # where duration / retval live
         r_ts = ts[rows].copy()
