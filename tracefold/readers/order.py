@@ -23,7 +23,7 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 
-BUDGET = 32 << 20     # bytes of waiting rows kept in memory; the rest waits on disk
+BUDGET = 16 << 20     # bytes of waiting rows kept in memory; the rest waits on disk
 
 
 class InputOrder:

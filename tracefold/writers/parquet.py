@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import json
-import queue
 import shutil
 import sys
 import tempfile
-import threading
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,42 +37,11 @@ class ParquetWriter(Writer):
             # cost time (a fifth of the write for perf samples)
             write_statistics=ints + ["format", "kind", "event", "name", "comm", "status"])
 
-        # row groups are encoded and compressed in a thread (Arrow releases the GIL), while
-        # the next chunk is read: the tables go there in order through a short queue
-        self._q: queue.Queue = queue.Queue(2)
-        self._err = None
-        self._thread = threading.Thread(target=self._run, name="tracefold-parquet",
-                                        daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        while True:
-            t = self._q.get()
-            if t is None:
-                return
-            if self._err is not None:
-                continue                    # an error happened: drain until the end
-            try:
-                self._writer.write_table(t.cast(SCHEMA) if t.schema != SCHEMA else t,
-                                         row_group_size=1 << 20)
-            except BaseException as e:      # raised in the main thread (write / end)
-                self._err = e
-
     def write(self, table: pa.Table):
-        if self._err is not None:
-            raise self._err
-        self._q.put(table)
-
-    def _stop(self):
-        if getattr(self, "_thread", None) is not None and self._thread.is_alive():
-            self._q.put(None)
-            self._thread.join()
-        self._thread = None
+        self._writer.write_table(table.cast(SCHEMA) if table.schema != SCHEMA else table,
+                                 row_group_size=1 << 20)
 
     def end(self):
-        self._stop()
-        if self._err is not None:
-            raise self._err
         # key/value metadata must be known when the footer is written
         self._writer.add_key_value_metadata({
             "tracefold.schema_version": SCHEMA_VERSION,
@@ -90,8 +57,6 @@ class ParquetWriter(Writer):
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None and getattr(self, "_writer", None) is not None:
             try:
-                self._err = self._err or RuntimeError("stopped")     # skip what is queued
-                self._stop()
                 self._writer.close()
             except Exception:
                 pass
