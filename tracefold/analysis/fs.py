@@ -40,6 +40,8 @@ _CLONE = re.compile(r"(?:\.(?:isra|constprop|part|cold|lto_priv|llvm)(?:\.\d+)?)
 _MODULE = re.compile(r"^(.*?)\s+\[([\w.-]+)\]$")
 
 
+OPEN_PRUNE = 4096   # open calls kept before those already ended are dropped (memory bound)
+
 class RulesError(ValueError):
     pass
 
@@ -255,7 +257,7 @@ class FsAnalyzer:
             end = cols["end_line"][i]
             if end is not None or cols["status"][i] is not None:
                 self._open[line] = (inst, label, run, layer, end)
-        if len(self._open) > 4096 and cols["line"]:
+        if len(self._open) > OPEN_PRUNE and cols["line"]:
             last = cols["line"][-1]
             self._open = {k: v for k, v in self._open.items() if v[4] is None or v[4] > last}
 

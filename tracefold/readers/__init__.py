@@ -5,7 +5,9 @@ from ..registry import READERS as _REGISTRY, load
 from ..source import InputError, check_text, read_head
 
 READERS = {name: load(spec) for name, spec in _REGISTRY.items()}
-MIN_SCORE = 0.2
+MIN_SCORE = 0.2        # below this fit no reader claims the file (not a recognized trace)
+HEAD_BYTES = 65536     # the start of a file that format detection reads
+HEAD_LINES = 400       # lines of it each reader scores
 
 
 def formats():
@@ -23,9 +25,9 @@ def guess_format(path, head: bytes | None = None) -> str:
     check_text(path, head)
     text = head.decode("utf-8", errors="replace").replace("\r\n", "\n")
     lines = text.split("\n")
-    if len(head) >= 65536:
+    if len(head) >= HEAD_BYTES:
         lines = lines[:-1]          # last line may be cut
-    scores = {name: r.is_applicable(lines[:400]) for name, r in READERS.items()}
+    scores = {name: r.is_applicable(lines[:HEAD_LINES]) for name, r in READERS.items()}
     best = max(scores, key=scores.get)
     if scores[best] < MIN_SCORE:
         raise InputError(path, "not a recognized trace (expected one of: "

@@ -16,6 +16,10 @@ from ..schema import table_from_columns
 
 MAX_REPORTED_UNRECOGNIZED = 5
 MAX_LARK_LINE = 2000   # Earley is quadratic; no rare line shape is longer than this
+GUESS_LINES = 2000     # lines read to guess a legend-less file's columns (a few screens of it)
+REPEAT_SHARE = 0.5     # a piece column with fewer distinct texts than this share is matched
+#                        once per distinct text (task columns repeat; timestamps do not)
+SHOWN_TEXT = 200       # characters of an unrecognized line kept to show the user
 RARE_CACHE = 10_000    # readings of rare line texts kept (banners repeat: task pairs, CPUs)
 
 
@@ -61,7 +65,7 @@ class Stats:
     def unrecognized_line(self, line_no: int, reason: str, text: str):
         self.unrecognized += 1
         if len(self.first_unrecognized) < MAX_REPORTED_UNRECOGNIZED:
-            self.first_unrecognized.append((line_no, reason, text[:200]))
+            self.first_unrecognized.append((line_no, reason, text[:SHOWN_TEXT]))
 
     def add_table(self, t: pa.Table):
         self.events += t.num_rows
@@ -253,7 +257,7 @@ class Reader:
         capture = tuple(g for g, sym in columns if sym[:1].islower())   # rules, not terminals
         rx = re.compile(self.g.regex(rule, tuple(opaque), True, capture))
         seen, n = dict.fromkeys([g for g, _ in columns], 0), 0
-        for i in range(min(len(lines), 2000)):
+        for i in range(min(len(lines), GUESS_LINES)):
             m = rx.match(lines[i].as_py())
             if m:
                 n += 1
@@ -338,7 +342,7 @@ class Reader:
             if repeats is None:
                 # decided on the first chunk: a column of timestamps does not repeat, one of
                 # tasks does
-                repeats = len(piece.unique()) < 0.5 * len(piece)
+                repeats = len(piece.unique()) < REPEAT_SHARE * len(piece)
                 self._piece_repeats[key] = repeats
             ok, pcols = _match_rx(piece, rx, repeats)
             valid &= ok

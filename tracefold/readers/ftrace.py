@@ -15,6 +15,13 @@ from .base import Reader, decimal_ns, make_table, nonempty, null_if_empty, \
 from .fields import parse_fields, parse_syscall_args
 
 
+# the first chunk's sample that orders the line rules (most frequent first) and tells whether
+# whole lines repeat: a few thousand lines show a file's mix; lines repeat when fewer than
+# REPEATED_LINES of them are distinct (stack-trace frames), then distinct lines match once
+ORDER_SAMPLE = 2000
+REPEAT_SAMPLE = 5000
+REPEATED_LINES = 0.6
+
 class FtraceReader(Reader):
     format = "ftrace"
     grammar = "ftrace"
@@ -67,11 +74,11 @@ class FtraceReader(Reader):
         matched = {}
         if chunk.first_line == 1 and type(self).absent == self.absent:
             self.specialize(lines)
-        if not any(self.hits.values()) and n > 2000:
+        if not any(self.hits.values()) and n > ORDER_SAMPLE:
             self._order_by_sample(lines)
             # files where whole lines repeat (stack-trace frames …): match distinct lines once
-            sample = lines.slice(0, 5000)
-            self._repetitive = len(pc.unique(sample)) < 0.6 * len(sample)
+            sample = lines.slice(0, REPEAT_SAMPLE)
+            self._repetitive = len(pc.unique(sample)) < REPEATED_LINES * len(sample)
         for rule in self.order:
             if len(left) == 0:
                 break
@@ -223,7 +230,7 @@ class FtraceReader(Reader):
     _repetitive = False
 
     def _order_by_sample(self, lines):
-        sample = lines.slice(0, 2000)
+        sample = lines.slice(0, ORDER_SAMPLE)
         score = {}
         for rule in self.order:
             inner = self.INNER.get(rule)

@@ -52,6 +52,10 @@ SYNTH_TID = 1 << 30         # base of synthetic thread ids (per-CPU tracks)
 # past that, gaps are rounded to 3 significant digits: memory no longer grows with samples
 MAX_GAP_VALUES = 1 << 16
 LOST_TID = SYNTH_TID + (1 << 20)    # per-CPU "lost events" tracks
+# a call seen only at its exit widens over the recent root slices it overlaps: the last few
+# hundred roots of a track are enough (such calls are near the start of a trace)
+RECENT_ROOTS = 256
+NAME_CACHE = 100_000    # JSON texts of function names kept (names repeat; memory bounded)
 COLS = ["line", "kind", "event", "name", "ts_ns", "dur_ns", "pid", "tid", "comm", "cpu",
         "parent_line", "stack", "stack_dso", "args", "retval", "fields", "text", "weight",
         "status", "caller", "format"]
@@ -537,8 +541,8 @@ class ChromeWriter(Writer):
 
     def _root_done(self, tr, start, end):
         tr.roots.append((start, end))
-        if len(tr.roots) > 256:
-            del tr.roots[:128]
+        if len(tr.roots) > RECENT_ROOTS:
+            del tr.roots[:RECENT_ROOTS // 2]
         tr.last_root_end = max(tr.last_root_end or end, end)
         tr.cursor = max(tr.cursor, end)
 
@@ -592,7 +596,7 @@ class ChromeWriter(Writer):
         jname = self._jnames.get(name)
         if jname is None:                 # names repeat: their JSON text is made once
             jname = _dumps(name)
-            if len(self._jnames) < 100_000:
+            if len(self._jnames) < NAME_CACHE:
                 self._jnames[name] = jname
         s0 = start - self.base
         if self._grid is None and s0 >= 0 and dur >= 0:     # the common case, inline
