@@ -19,7 +19,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -40,7 +39,7 @@ if "--code" in sys.argv[:-1]:
     exec(_CHOOSE.format(_code))
     os.environ["FUZZ_CODE"] = _code
 sys.path.insert(1, str(ROOT / "tests"))
-from fuzzing import SEEDS, corrupt_gzip, mutate  # noqa: E402
+from fuzzing import SEEDS, cases  # noqa: E402
 
 MEM_LIMIT_KB = 300 * 1024
 
@@ -52,16 +51,6 @@ def seeds(corpus: bool):
         paths += sorted(p for p in shared.rglob("*.txt") if 2_000 < p.stat().st_size < 60_000
                         and "expected" not in p.parts)
     return paths
-
-
-def cases(n, seed, paths):
-    rng = random.Random(seed)
-    datas = [p.read_bytes() for p in paths]
-    for k in range(n):
-        i = rng.randrange(len(datas))
-        data = mutate(datas[i], rng, datas)
-        gz = rng.random() < 0.1
-        yield k, paths[i].name, (corrupt_gzip(data, rng) if gz else data), gz
 
 
 def _hwm_kb():

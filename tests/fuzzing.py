@@ -114,6 +114,18 @@ _WHOLE = {0: _flip, 4: _truncate, 5: _bad_bytes, 6: _numbers, 10: _crlf}
 _LINES = {1: _delete, 2: _duplicate, 3: _swap, 7: _mix, 8: _deep, 9: _long, 11: _cut}
 
 
+def cases(n: int, seed: int, paths: list):
+    """(k, seed trace name, mutated bytes, gzipped?) of ``n`` fuzz cases, deterministic for a
+    seed: a mutated real trace, one in ten of them as corrupt gzip."""
+    rng = random.Random(seed)
+    datas = [p.read_bytes() for p in paths]
+    for k in range(n):
+        i = rng.randrange(len(datas))
+        data = mutate(datas[i], rng, datas)
+        gz = rng.random() < 0.1
+        yield k, paths[i].name, (corrupt_gzip(data, rng) if gz else data), gz
+
+
 def corrupt_gzip(data: bytes, rng: random.Random) -> bytes:
     z = bytearray(gzip.compress(data))
     for _ in range(rng.randint(1, 5)):

@@ -4,11 +4,10 @@ swapped lines, truncation, NUL and invalid UTF-8, huge and negative numbers, mix
 deep nesting, long lines, corrupt gzip), through the API and the CLI. Allowed outcomes: a
 result, or tracefold's own input / output error; never another exception, never a traceback,
 never a file left at -o after a failure."""
-import random
 
 import tracefold
 from conftest import run_cli
-from fuzzing import SEEDS, corpus_seeds, corrupt_gzip, mutate
+from fuzzing import SEEDS, cases, corpus_seeds
 from tracefold.source import InputError
 from tracefold.writers.atomic import OutputError
 
@@ -18,13 +17,7 @@ PATHS = SEEDS + corpus_seeds()
 
 
 def _cases(n, seed):
-    rng = random.Random(seed)
-    datas = [p.read_bytes() for p in PATHS]
-    for k in range(n):
-        i = rng.randrange(len(datas))
-        data = mutate(datas[i], rng, datas)
-        gz = rng.random() < 0.1
-        yield k, PATHS[i].name, (corrupt_gzip(data, rng) if gz else data), gz
+    return cases(n, seed, PATHS)
 
 
 def test_fuzz_api(tmp_path):
