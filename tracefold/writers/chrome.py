@@ -352,9 +352,7 @@ class ChromeWriter(Writer):
         self._written += len(s)
 
     def _event(self, body):
-        s = ("{" if self._first else ",\n{") + body + "}"
-        self._f.write(s)
-        self._written += len(s)
+        self._emit_raw(("" if self._first else ",\n") + "{" + body + "}")
         self._first = False
 
     def _maybe_split(self, ts):
@@ -598,15 +596,8 @@ class ChromeWriter(Writer):
             jname = _dumps(name)
             if len(self._jnames) < NAME_CACHE:
                 self._jnames[name] = jname
-        s0 = start - self.base
-        if self._grid is None and s0 >= 0 and dur >= 0:     # the common case, inline
-            q, r = divmod(s0, 1000)
-            dq, dr = divmod(dur, 1000)
-            times = f'"ts":{q}.{r:03d},"dur":{dq}.{dr:03d}'
-        else:
-            times = f'"ts":{self._ts(start)},"dur":{self._dur(start, dur)}'
         self._event(f'"ph":"X","cat":"{cat}","name":{jname},"pid":{key[0]},"tid":{key[1]},'
-                    f'{times}{ln}{body}')
+                    f'"ts":{self._ts(start)},"dur":{self._dur(start, dur)}{ln}{body}')
 
     def _instant(self, key, tr, c, i, kind):
         ts = c["ts_ns"][i]
