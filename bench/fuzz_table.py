@@ -29,14 +29,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# --code DIR: test the tracefold of another checkout (a "before" column). An editable install
-# maps the package through a finder that PYTHONPATH does not override, so drop that finder
-# (before anything imports tracefold: the harness's mutations come from tests/test_fuzz.py).
-_CHOOSE = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path "
-           "if 'editable' not in repr(f).lower()]; sys.path.insert(0, {!r})")
+# --code DIR: test the tracefold of another checkout (a "before" column), chosen before
+# anything imports tracefold
+from checkout import cli as checkout_cli, use_here  # noqa: E402
+
 if "--code" in sys.argv[:-1]:
     _code = str(Path(sys.argv[sys.argv.index("--code") + 1]).resolve())
-    exec(_CHOOSE.format(_code))
+    use_here(_code)
     os.environ["FUZZ_CODE"] = _code
 sys.path.insert(1, str(ROOT / "tests"))
 from fuzzing import SEEDS, cases  # noqa: E402
@@ -124,10 +123,8 @@ def cli_case(args):
     for cmd in (["convert", str(src), "-o", str(out)], ["info", "--json", str(src)],
                 ["report", str(src)]):
         code = os.environ.get("FUZZ_CODE")
-        run = ["-c", _CHOOSE.format(code) + "; import runpy; sys.argv[0] = 'tracefold'; "
-               "runpy.run_module('tracefold', run_name='__main__')"] if code else \
-            ["-m", "tracefold"]
-        p = subprocess.run([*timer, sys.executable, *run, *cmd],
+        run = checkout_cli(code) if code else [sys.executable, "-m", "tracefold"]
+        p = subprocess.run([*timer, *run, *cmd],
                            capture_output=True, timeout=600, cwd=d)
         err = p.stderr.decode(errors="replace")
         if "Traceback" in err or "internal error" in err or p.returncode not in (0, 1, 2):

@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from checkout import cli as checkout_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 VM_BIG = SHARED / "generated/vm-big-default/ftrace-graph-all-default.txt.gz"
@@ -65,12 +67,7 @@ CODE = None       # --code DIR: the tracefold of another checkout (e.g. a "befor
 
 def tracefold_cmd():
     if CODE:
-        # an editable install maps the package through a finder that PYTHONPATH does not
-        # override: drop it, then run that checkout's package
-        return [sys.executable, "-c",
-                "import sys, runpy; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' "
-                f"not in repr(f).lower()]; sys.path.insert(0, {CODE!r}); sys.argv[0] = "
-                "'tracefold'; runpy.run_module('tracefold', run_name='__main__')"]
+        return checkout_cli(CODE)
     exe = shutil.which("tracefold")
     if exe and "/shims/" in exe:        # pyenv's shim is a bash script: +50 ms per run
         real = Path(sys.executable).parent / "tracefold"
