@@ -153,3 +153,23 @@ def test_well_nested_and_messy_streams_take_the_vector_path(monkeypatch):
     gb.finish()
     assert gb.fallback_records == 0
     assert gb.orphans and gb.unclosed
+
+
+def test_a_stream_that_does_not_settle_goes_alone(monkeypatch):
+    """When the chunk's streams cannot be nested together (here a negative depth in one of
+    them), each stream is tried alone: the others stay vectorized, only that one goes record
+    by record — and the rows are those of the record-by-record machine."""
+    rng = random.Random(11)
+    recs, _, _ = _stream(rng, 400, True)
+    bad_tid = recs[0]["tid"]
+    for r in recs:
+        if r["tid"] == bad_tid and r["kind"] == G.LEAF:
+            r["depth"] = -1
+            break
+    want = _run(recs, [], [], [], False, pytest.MonkeyPatch())
+    gb = G.GraphBuilder()
+    gb.feed_batch(_batch(recs), [], [])
+    gb.finish()
+    assert gb.fallback_records == sum(r["tid"] == bad_tid for r in recs)
+    got = _run(recs, [], [], [], True, pytest.MonkeyPatch())
+    assert got == want

@@ -280,13 +280,18 @@ class GraphBuilder:
         bounds = np.flatnonzero(np.diff(skeys)) + 1
         groups = np.split(order, bounds)
         if not self._feed_together(b, groups, keys):
+            # stream by stream; record by record a stream where even that does not settle
             for grp in groups:
-                self._feed_group(b, grp, int(keys[grp[0]]))
+                if not self._feed_together(b, [grp], keys):
+                    self._feed_records(b, grp, _skey(int(keys[grp[0]])))
 
     def _feed_together(self, b, groups, keys) -> bool:
-        """All streams of a chunk nested in one pass: each stream's carried calls, then its
-        records, then a sentinel that ends it (what it leaves open is carried on), laid end to
-        end. False (nothing done) when that does not settle: then stream by stream."""
+        """Streams of a chunk nested in one numpy pass: each stream's carried calls (as
+        entries), then its records, then a sentinel that ends it (what it leaves open is
+        carried on), laid end to end. An exit that names another function than the call its
+        depth would close ("} /* g */" where f is open) closes only the deeper calls and is an
+        exit of no open call: such exits are found and the nesting computed again (a few
+        rounds at most). False (nothing done) when that does not settle."""
         skeys = [_skey(int(keys[g[0]])) for g in groups]
         carried = [self.stacks.get(k) or [] for k in skeys]
         n = len(b["line"])
@@ -302,13 +307,12 @@ class GraphBuilder:
         perm = np.concatenate(perm).astype(np.int64)
         seg = np.concatenate(seg)
         vb = _virtual_batch(b, frames, len(groups), perm)
-        allpos = np.arange(len(perm))
         skip = None
         for _ in range(8):
-            nest = _nest(np.zeros(0, np.int64), vb["kind"], vb["depth"], skip)
+            nest = _nest(vb["kind"], vb["depth"], skip)
             if nest is None:
                 return False
-            bad = self._other_names(vb, allpos, [], nest)
+            bad = _other_names(vb["name"], nest)
             if not len(bad):
                 break
             if skip is None:
@@ -316,7 +320,7 @@ class GraphBuilder:
             skip[bad] = True
         else:
             return False
-        still = self._vector_group(vb, allpos, [], None, nest)
+        still = self._vector_group(vb, nest)
         for k in skeys:
             self.stacks[k] = []
         for p, f in still:
@@ -394,93 +398,23 @@ class GraphBuilder:
                 b["comm"][jb] = cur[1]
         self.current[c] = (sws[-1][4], sws[-1][5])
 
-    def _feed_group(self, b, idx, key):
-        """One stream's records of a chunk (after the calls it carries open), nested with
-        numpy. An exit that names another function than the call its depth would close
-        ("} /* g */" where f is open) closes only the deeper calls and is an exit of no open
-        call: such exits are found and the nesting computed again (a few rounds at most);
-        record by record only if that does not settle (counted as ``fallback_records``)."""
-        skey = key if key >= 0 else ("cpu", -key - 1)
-        carried = self.stacks.get(skey) or []
-        cdepth = np.array([f.depth for f in carried], np.int64)
-        kind, depth = b["kind"][idx], b["depth"][idx]
-        skip = None
-        for _ in range(8):
-            nest = _nest(cdepth, kind, depth, skip)
-            if nest is None:
-                break
-            bad = self._other_names(b, idx, carried, nest)
-            if not len(bad):
-                self._vector_group(b, idx, carried, skey, nest)
-                return
-            if skip is None:
-                skip = np.zeros(len(carried) + len(idx), bool)
-            skip[bad] = True
+    def _feed_records(self, b, idx, skey):
+        """One stream's records, one by one (counted as ``fallback_records``)."""
         self.fallback_records += len(idx)
         for i in idx.tolist():
             self._record_row(b, i, skey)
 
-    def _other_names(self, b, idx, carried, nest):
-        """Positions of the exits that would close a call whose function they do not name
-        ("ext4_file_open [ext4]" and "ext4_file_open" are the same; no name agrees)."""
-        import pyarrow.compute as pc
-        closer, proper = nest[0], nest[4]
-        nc = len(carried)
-        e = np.flatnonzero(proper)
-        names = b["name"]
-        if isinstance(names, np.ndarray):
-            names = pa.array(names, pa.string())
-        names = names.take(pa.array(idx)).cast(pa.string())
-        xn = names.take(pa.array(closer[e] - nc))
-        if xn.null_count == len(xn):
-            return e[:0]
-        en = pa.concat_arrays([pa.array([f.name for f in carried], pa.string()), names]) \
-            .take(pa.array(e))
-
-        def first_word(a):
-            a = pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
-            return pc.list_element(pc.split_pattern(a, " ", max_splits=1), 0)
-        same = pc.fill_null(pc.equal(first_word(en), first_word(xn)), True)
-        bad = ~np.asarray(same.to_numpy(zero_copy_only=False), bool)
-        return closer[e[bad]]
-
-    def _vector_group(self, b, idx, carried, skey, nest):
+    def _vector_group(self, b, nest):
+        """The rows of a nested virtual batch (``_virtual_batch``); returns the calls left
+        open, as (position, Frame)."""
         closer, parent_pos, orphan, still_open, proper = nest
-        nc = len(carried)
-        all_depth = np.concatenate([np.array([f.depth for f in carried], np.int64),
-                                    b["depth"][idx]])
-        line = np.concatenate([np.array([f.line for f in carried], np.int64), b["line"][idx]])
-
-        def cat(col, from_frame, dtype):
-            return np.concatenate([np.array([from_frame(f) for f in carried], dtype=dtype),
-                                   b[col][idx]])
-        idx_arr = pa.array(idx)
-
-        def scat(col, from_frame=None):
-            """carried values + this group's values of a string column, as one Arrow array."""
-            head = pa.array([from_frame(f) for f in carried] if from_frame else [None] * nc,
-                            pa.string())
-            v = b[col]
-            body = pa.array(v[idx], pa.string()) if isinstance(v, np.ndarray) else v.take(idx_arr)
-            return pa.concat_arrays([head, body.cast(pa.string())])
-        ts = cat("ts", lambda f: f.ts if f.ts is not None else 0, np.int64)
-        ts_ok = cat("ts_ok", lambda f: f.ts is not None, bool)
-        tres = cat("tres", lambda f: f.ts_res or 0, np.int64)
-        tid = cat("tid", lambda f: f.tid if f.tid is not None else -1, np.int64)
-        pid = cat("pid", lambda f: f.pid if f.pid is not None else -1, np.int64)
-        cpu = cat("cpu", lambda f: f.cpu if f.cpu is not None else -1, np.int64)
-        comm = scat("comm", lambda f: f.comm)
-        name = scat("name", lambda f: f.name)
-        flags = scat("flags", lambda f: f.flags)
-        retval = scat("retval")
-        text = scat("text")
-        args = scat("args", lambda f: f.args)
-        dur = np.concatenate([np.zeros(nc, np.int64), b["dur"][idx]])
-        dur_ok = np.concatenate([np.zeros(nc, bool), b["dur_ok"][idx]])
-        dres = np.concatenate([np.zeros(nc, np.int64), b["dres"][idx]])
-        start = np.concatenate([np.zeros(nc, np.int64), b["start"][idx]])
-        start_ok = np.concatenate([np.zeros(nc, bool), b["start_ok"][idx]])
-        kind = np.concatenate([np.full(nc, ENTRY, np.int8), b["kind"][idx]])
+        all_depth, line, kind = b["depth"], b["line"], b["kind"]
+        ts, ts_ok, tres = b["ts"], b["ts_ok"], b["tres"]
+        tid, pid, cpu = b["tid"], b["pid"], b["cpu"]
+        comm, name, flags, args = b["comm"], b["name"], b["flags"], b["args"]
+        retval, text = b["retval"], b["text"]
+        dur, dur_ok, dres = b["dur"], b["dur_ok"], b["dres"]
+        start, start_ok = b["start"], b["start_ok"]
 
         # rows: entries closed by their exit, entries closed by a shallower record (unclosed),
         # leaves, comments and exits of no open call (no_entry); open entries stay carried
@@ -492,8 +426,6 @@ class GraphBuilder:
                            _none(tid[p]), _none(pid[p]), comm[p].as_py(), _none(cpu[p]),
                            flags[p].as_py(), args[p].as_py()))
                  for p in np.flatnonzero(still_open).tolist()]
-        if skey is not None:
-            self.stacks[skey] = [f for _, f in still]
         self.unclosed += int(e_cut.sum())
         self.orphans += int(orphan.sum())
         leaf = kind == LEAF
@@ -570,6 +502,25 @@ class GraphBuilder:
         return still
 
 
+def _other_names(names: pa.Array, nest) -> np.ndarray:
+    """Positions of the exits that would close a call whose function they do not name
+    ("ext4_file_open [ext4]" and "ext4_file_open" are the same; no name agrees)."""
+    import pyarrow.compute as pc
+    closer, proper = nest[0], nest[4]
+    e = np.flatnonzero(proper)
+    xn = names.take(pa.array(closer[e]))
+    if xn.null_count == len(xn):
+        return e[:0]
+    en = names.take(pa.array(e))
+
+    def first_word(a):
+        a = pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
+        return pc.list_element(pc.split_pattern(a, " ", max_splits=1), 0)
+    same = pc.fill_null(pc.equal(first_word(en), first_word(xn)), True)
+    bad = ~np.asarray(same.to_numpy(zero_copy_only=False), bool)
+    return closer[e[bad]]
+
+
 def _status(code: np.ndarray) -> pa.Array:
     """0 → null (a complete call), 1 → unclosed, 2 → no_entry (dictionary column)."""
     d = pa.DictionaryArray.from_arrays(pa.array(np.maximum(code - 1, 0).astype(np.int8),
@@ -595,9 +546,9 @@ def _next_at_or_after(sorted_pos: np.ndarray, q: np.ndarray, n: int) -> np.ndarr
     return out
 
 
-def _nest(carried_depth: np.ndarray, kind: np.ndarray, depth: np.ndarray, skip=None):
-    """The stack machine of :meth:`GraphBuilder.record`, with numpy, for one stream: the
-    carried open calls (positions 0..nc-1, depths increasing) then the records.
+def _nest(kind: np.ndarray, depth: np.ndarray, skip=None):
+    """The stack machine of :meth:`GraphBuilder.record`, with numpy, over streams laid end to
+    end (each: its carried open calls as entries, its records, a SENTINEL that ends it).
 
     A record at depth d: an entry or leaf closes every open call of depth >= d (the entry
     then opens one), an exit closes the open calls deeper than d and then the one at depth d
@@ -609,15 +560,11 @@ def _nest(carried_depth: np.ndarray, kind: np.ndarray, depth: np.ndarray, skip=N
     ``skip`` marks exits that name another function than the call of their depth: they close
     the deeper calls only, and have no parent (the call of their depth is still open).
 
-    Returns (closer, parent, orphan, still_open, proper) over all positions, or None when a
-    depth is negative or carried depths do not increase."""
-    nc = len(carried_depth)
-    if nc > 1 and (np.diff(carried_depth) <= 0).any():
-        return None
+    Returns (closer, parent, orphan, still_open, proper) over all positions (a call closed by
+    its stream's sentinel is still open), or None when a record's depth is negative."""
     if len(depth) and depth.min() < 0 and (depth[kind != SENTINEL] < 0).any():
         return None
-    D = np.concatenate([carried_depth, depth])
-    K = np.concatenate([np.full(nc, ENTRY, np.int8), kind])
+    D, K = depth, kind
     n = len(D)
     pos = np.arange(n)
     is_e = K == ENTRY
