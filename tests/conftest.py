@@ -12,6 +12,20 @@ GENERATED = SHARED / "generated"
 GOLDEN = ROOT / "tests" / "golden"
 
 
+def manifest(kinds=("clean",)):
+    """(format, path) of the corpus files (../shared/samples/MANIFEST.tsv) whose kind is one
+    of ``kinds``, in the manifest's order; [] when the corpus is absent."""
+    index = SAMPLES / "MANIFEST.tsv"
+    if not index.exists():
+        return []
+    out = []
+    for line in index.read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and not parts[0].startswith("#") and parts[2] in kinds:
+            out.append((parts[1], SAMPLES / parts[0]))
+    return out
+
+
 def need_shared():
     if not SAMPLES.is_dir():
         pytest.skip(f"corpus not available: {SAMPLES} is absent (clone ../shared beside the repo)")

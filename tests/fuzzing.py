@@ -19,17 +19,9 @@ NUM = re.compile(rb"\d+")
 def corpus_seeds(step: int = 4):
     """Small real traces of the shared corpus (../shared/samples, MANIFEST kinds clean and
     edited; every ``step``-th one), or [] when it is absent."""
-    shared = ROOT.parent / "shared" / "samples"
-    manifest = shared / "MANIFEST.tsv"
-    if not manifest.exists():
-        return []
-    out = []
-    for line in manifest.read_text().splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 3 and parts[2] in ("clean", "edited") and parts[0].endswith(".txt"):
-            p = shared / parts[0]
-            if p.exists() and 2_000 < p.stat().st_size < 40_000:
-                out.append(p)
+    from conftest import manifest
+    out = [p for _, p in manifest(("clean", "edited"))
+           if p.suffix == ".txt" and p.exists() and 2_000 < p.stat().st_size < 40_000]
     return sorted(out)[::step]
 
 

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from conftest import ROOT, SAMPLES, need_shared
+from conftest import ROOT, SAMPLES, manifest, need_shared
 from tracefold.grammar import GrammarError, LineGrammar, canonical, load
 from tracefold.readers import READERS
 
@@ -58,16 +58,13 @@ def test_unnamed_group_in_terminal_is_refused(tmp_path, monkeypatch):
 
 
 def corpus_lines(limit_per_file=25, limit_per_format=400):
-    if not (SAMPLES / "MANIFEST.tsv").exists():
-        return []
     out = []
-    for line in (SAMPLES / "MANIFEST.tsv").read_text().splitlines():
-        parts = line.split("\t")
-        if len(parts) < 3 or parts[1] not in READERS or parts[2] != "clean":
+    for fmt, path in manifest():
+        if fmt not in READERS:
             continue
-        lines = (SAMPLES / parts[0]).read_text(errors="replace").splitlines()
+        lines = path.read_text(errors="replace").splitlines()
         step = max(1, len(lines) // limit_per_file)
-        out += [(parts[1], parts[0], i + 1, ln)
+        out += [(fmt, str(path.relative_to(SAMPLES)), i + 1, ln)
                 for i, ln in enumerate(lines[::step])][:limit_per_file]
     # spread over the files of each format, at most limit_per_format lines each (Earley is slow)
     by_fmt = {}
@@ -140,12 +137,8 @@ def _split_cases():
     """(reader class, path) of every clean corpus file (and generated trace) of a format whose
     reader has split forms."""
     out = []
-    if (SAMPLES / "MANIFEST.tsv").exists():
-        for line in (SAMPLES / "MANIFEST.tsv").read_text().splitlines():
-            parts = line.split("\t")
-            if len(parts) >= 3 and parts[1] in READERS and parts[2] == "clean" \
-                    and getattr(READERS[parts[1]], "SPLIT", None):
-                out.append((READERS[parts[1]], SAMPLES / parts[0]))
+    out += [(READERS[fmt], path) for fmt, path in manifest()
+            if fmt in READERS and getattr(READERS[fmt], "SPLIT", None)]
     from conftest import GENERATED
     out += [(READERS["ftrace"], p) for p in sorted(GENERATED.glob("vm-ftrace-*/*.txt"))]
     return out
@@ -247,11 +240,7 @@ def _rare_corpus_lines():
     import gzip
     from tracefold.readers import guess_format
     need_shared()
-    files = []
-    for line in (SAMPLES / "MANIFEST.tsv").read_text().splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 3 and parts[1] in READERS and parts[2] in ("clean", "edited"):
-            files.append((parts[1], SAMPLES / parts[0]))
+    files = [(fmt, path) for fmt, path in manifest(("clean", "edited")) if fmt in READERS]
     # the repository's real traces: busy-system banners, interrupts, lost events, drops
     for p in sorted((ROOT / "tests" / "golden").rglob("*.txt*")) + \
             sorted((ROOT / "samples").glob("*.txt")):
