@@ -19,7 +19,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..tables import grouped_lists
 from ..schema import CALL, SAMPLE, has_stack, kind_is
 
 
@@ -141,6 +140,19 @@ def with_traced_leaf(t: pa.Table) -> pa.Table:
     return t
 
 
+def _codes(arr):
+    """(index of each value in its distinct values as int64, the distinct values)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = arr.dictionary_encode()
+    return enc.indices.to_numpy().astype(np.int64), enc.dictionary
+
+
+def _pair_codes(a: np.ndarray, b: np.ndarray, nb: int) -> np.ndarray:
+    """A code per (a, b) pair, kept small (the index of the pair among the distinct ones)."""
+    return pa.array(a * nb + b).dictionary_encode().indices.to_numpy().astype(np.int64)
+
+
 def _aligned(t, col, stack, n):
     """The list column ``col`` flattened in step with ``stack`` (null where a row has none)."""
     v = t.column(col).combine_chunks()
@@ -164,7 +176,11 @@ class Folder:
         self.counts: Counter = Counter()        # stacks mode
         self.ordered: list = []                 # flamechart of stacks: (key, weight)
         self.notes: Counter = Counter()
-        self._tidy: dict = {}
+        self._tidy: dict = {}                   # frame key -> fragment id
+        self._frag_text: list = []              # fragment id -> folded text ("" = left out)
+        self._root_id: dict = {}
+        self._root_text: list = []
+        self._stacks: dict = {}                 # stack key (ids as bytes) -> folded text
         self._event = self.o.event_filter
         self._event_defaulted = False
         self._calls = _CallCollector(self.o) if self.o.flamechart else _PathFolder(self.o)
@@ -238,38 +254,75 @@ class Folder:
         perf_np = perf.to_numpy(zero_copy_only=False)
         stack = t.column("stack").combine_chunks()
         frames = pc.list_flatten(stack)
-        owner = pc.list_parent_indices(stack).to_numpy()
+        counts = pc.fill_null(pc.list_value_length(stack), 0).to_numpy()
+        owner = np.repeat(np.arange(n), counts)
         if len(frames):
             dso = _aligned(t, "stack_dso", stack, len(frames))
             addr = _aligned(t, "stack_addr", stack, len(frames))
-            frag = self._fragments(frames, dso, addr, java[owner], perf_np[owner])
-            ok = np.asarray(pc.not_equal(frag, "").to_numpy(zero_copy_only=False), bool)
-            owner = owner[ok]
-            frag = frag.filter(pa.array(ok))
+            fid = self._fragment_ids(frames, dso, addr, java[owner], perf_np[owner])
         else:
-            frag = pa.array([], pa.string())
-        (per_row,), _, _ = grouped_lists(n, owner, (frag,), reverse=False)
-        joined = pc.fill_null(pc.binary_join(per_row, ";"), "")
-        key = pc.if_else(pc.equal(joined, ""), roots,
-                         pc.binary_join_element_wise(roots, joined, ";"))
+            fid = np.zeros(0, np.int32)
+        # each row's stack as bytes: its root's id, then its frames' ids; a stack's text is
+        # built once per distinct stack
+        rid = self._ids(roots, self._root_id, self._root_text)
+        offsets = np.zeros(n + 1, np.int64)
+        np.cumsum(counts + 1, out=offsets[1:])
+        ids = np.empty(offsets[-1], np.int32)
+        ids[offsets[:-1]] = rid
+        at_frame = np.ones(offsets[-1], bool)
+        at_frame[offsets[:-1]] = False
+        ids[at_frame] = fid
+        keys = pa.Array.from_buffers(pa.binary(), n, [
+            None, pa.py_buffer((offsets * 4).astype(np.int32)),
+            pa.py_buffer(ids.astype("<i4").tobytes())])
+        enc = keys.dictionary_encode()
+        texts = [self._stack_text(k) for k in enc.dictionary.to_pylist()]
+        row = enc.indices.to_numpy()
         if self.o.weight == "calls":
-            w = pa.array(np.ones(n, np.int64))
+            w = np.ones(n, np.int64)
         else:
-            w = pc.fill_null(t.column("weight"), 1)
+            w = pc.fill_null(t.column("weight"), 1).to_numpy().astype(np.int64)
         # the last perf sample seen and the line its block ends on (see finish)
         last = n - 1
         if perf_np[last]:
             el = t.column("end_line")[last].as_py()
-            self._last = (key[last].as_py(), w[last].as_py(),
+            self._last = (texts[row[last]], int(w[last]),
                           el if el is not None else t.column("line")[last].as_py())
         else:
             self._last = None
         if self.o.flamechart:
-            self.ordered.extend(zip(key.to_pylist(), w.to_pylist()))
+            self.ordered.extend(zip([texts[i] for i in row.tolist()], w.tolist()))
             return
-        g = pa.table({"k": key, "w": w}).group_by("k").aggregate([("w", "sum")])
-        for k, v in zip(g.column("k").to_pylist(), g.column("w_sum").to_pylist()):
+        sums = np.zeros(len(texts), np.int64)
+        np.add.at(sums, row, w)
+        for k, v in zip(texts, sums.tolist()):
             self.counts[k] += v
+
+    def _ids(self, values: pa.Array, ids: dict, texts: list) -> np.ndarray:
+        """Stable ids (across chunks) of the strings in ``values``, as int32."""
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        enc = values.dictionary_encode()
+        m = []
+        for v in enc.dictionary.to_pylist():
+            i = ids.get(v)
+            if i is None:
+                i = ids[v] = len(texts)
+                texts.append(v)
+            m.append(i)
+        return np.asarray(m, np.int32)[enc.indices.to_numpy()] if m else \
+            np.zeros(len(values), np.int32)
+
+    def _stack_text(self, key: bytes) -> str:
+        text = self._stacks.get(key)
+        if text is None:
+            text = self._stacks[key] = self._make_stack_text(key)
+        return text
+
+    def _make_stack_text(self, key: bytes) -> str:
+        ids = np.frombuffer(key, "<i4").tolist()
+        frags = self._frag_text
+        return ";".join([self._root_text[ids[0]], *(frags[i] for i in ids[1:] if frags[i])])
 
     _perl_roots = None
 
@@ -304,25 +357,41 @@ class Folder:
         self._perl_roots = pc.replace_substring(lab, " ", "_")
         return t, perf
 
-    def _fragments(self, frames, dso, addr, java, perf) -> pa.Array:
-        """Folded text of each frame (tidied once per distinct frame)."""
+    def _fragment_ids(self, frames, dso, addr, java, perf) -> np.ndarray:
+        """Id (int32, stable across chunks) of each frame's folded text, each distinct frame
+        tidied once. A frame is (symbol, DSO, address, java?, perf?) as integer codes; the
+        address takes part only where it is printed (--addrs on [unknown] symbols): real
+        callchains repeat a frame at many addresses."""
         o = self.o
-        enc = pc.binary_join_element_wise(
-            frames, pc.fill_null(dso, "\x01"), pc.fill_null(addr, ""),
-            pa.array(np.where(java, "j", "") + np.where(perf, "p", "")), "\x00").dictionary_encode()
-        out = []
-        for k in enc.dictionary.to_pylist():
-            v = self._tidy.get(k)
-            if v is None:
-                sym, d, a, flags = k.split("\x00")
+        parts = [_codes(frames), _codes(pc.fill_null(dso, "\x01"))]
+        if o.addrs:
+            unknown = pc.fill_null(pc.match_substring(frames, "[unknown]"), False)
+            parts.append(_codes(pc.if_else(unknown, pc.fill_null(addr, ""), "")))
+        code = np.zeros(len(frames), np.int64)
+        for idx, _ in parts:
+            code = _pair_codes(code, idx, len(_))
+        code = code * 4 + java.astype(np.int64) * 2 + perf.astype(np.int64)
+        enc = pa.array(code).dictionary_encode()
+        distinct = enc.dictionary.to_numpy()
+        # decode each distinct code back to its parts (first occurrence of the code)
+        first = np.full(len(distinct), -1, np.int64)
+        ix = enc.indices.to_numpy()
+        first[ix[::-1]] = np.arange(len(ix))[::-1]
+        texts = [d.take(pa.array(idx[first])).to_pylist() for idx, d in parts]
+        flags = (distinct & 3).tolist()
+        m = []
+        for j, f in enumerate(flags):
+            key = (*(t[j] for t in texts), f)
+            i = self._tidy.get(key)
+            if i is None:
+                sym, d = key[0], key[1]
                 d = None if d == "\x01" else d
-                if "p" in flags:
-                    v = tidy_perf_frame(sym, d, a, "j" in flags, o)
-                else:
-                    v = sym.replace(";", ":")
-                self._tidy[k] = v
-            out.append(v)
-        return pa.array(out, pa.string()).take(enc.indices)
+                a = key[2] if o.addrs else ""
+                v = tidy_perf_frame(sym, d, a, bool(f & 2), o) if f & 1 else sym.replace(";", ":")
+                i = self._tidy[key] = len(self._frag_text)
+                self._frag_text.append(v)
+            m.append(i)
+        return np.asarray(m, np.int32)[ix]
 
     # ------------------------------------------------------------------ output
     def lines(self) -> list[str]:

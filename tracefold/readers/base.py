@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -565,7 +566,7 @@ def extract(lines: pa.Array, rx: str) -> pa.StructArray:
     GIL; the result is identical to one call)."""
     global _POOL
     n = len(lines)
-    if THREADS == 1 or n < 50_000:
+    if THREADS == 1 or n < 8_000:
         return pc.extract_regex(lines, rx)
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
@@ -600,7 +601,11 @@ def split_decimal(arr: pa.Array):
     return first, pc.if_else(pa.array(two), second, "")
 
 
-OUT_OF_RANGE = [0]      # numbers read as missing since the last drain (see to_int)
+class _Counter(threading.local):
+    n = 0
+
+
+OUT_OF_RANGE = _Counter()   # numbers read as missing by this thread since its last drain
 MAX_DIGITS = {64: 18, 32: 9}
 
 
@@ -615,13 +620,13 @@ def to_int(arr: pa.Array, bits: int = 64) -> pa.Array:
         big = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_ltrim(a, "-+")),
                                       MAX_DIGITS[bits]), False)
         if pc.any(big).as_py():
-            OUT_OF_RANGE[0] += int(pc.sum(big).as_py())
+            OUT_OF_RANGE.n += int(pc.sum(big).as_py())
             a = pc.if_else(big, None, a)
     return pc.cast(a, pa.int64())
 
 
 def drain_out_of_range() -> int:
-    n, OUT_OF_RANGE[0] = OUT_OF_RANGE[0], 0
+    n, OUT_OF_RANGE.n = OUT_OF_RANGE.n, 0
     return n
 
 

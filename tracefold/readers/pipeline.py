@@ -1,14 +1,16 @@
-"""The chunk pipeline every reader shares: chunks parsed in order in this process, or — opt-in
-with TRACEFOLD_JOBS=N, for a big input — in N worker processes, several at once, while this
-process stitches them in input order (nesting, row order, writing).
+"""The chunk pipeline every reader shares: the first chunk parsed here (it holds the header
+the reader specializes on), every later one parsed alone — in a thread one chunk ahead of the
+stitching (the default), or, opt-in with TRACEFOLD_JOBS=N for a big input, in N worker
+processes — while this thread stitches them in input order (nesting, row order, writing).
 
-A reader's ``parse(chunk)`` needs no other chunk and counts into ``self.stats`` that chunk
-alone; in a worker its result and its counts come back pickled and are merged here. The
-first chunk is always parsed here (it holds the header the reader specializes on), and the
-workers are forked after it, so they read the rest the same way.
+A chunk is parsed alone by ``parse_alone``: ``reader.parse(chunk)`` on a shallow copy of the
+reader made for that chunk, with its own ``Stats``. What parse sets on ``self`` is that
+chunk's state and is dropped with the copy; its result and its counts are what comes back
+(merged here, in input order). State that spans chunks belongs to ``stitch``.
 """
 from __future__ import annotations
 
+import copy
 import os
 from collections import deque
 
@@ -50,13 +52,19 @@ def _init_worker():
     base.THREADS = 1            # one regex thread per worker: the workers are the parallelism
 
 
-def _parse(chunk):
+def parse_alone(reader, chunk):
+    """(parsed, its Stats, numbers out of range) of one chunk parsed on a copy of ``reader``
+    made for it."""
     from .base import Stats, drain_out_of_range
-    r = _READER
-    r.stats = Stats()
+    view = copy.copy(reader)
+    view.stats = Stats()
     drain_out_of_range()
-    parsed = r.parse(chunk)
-    return parsed, r.stats, drain_out_of_range()
+    parsed = view.parse(chunk)
+    return parsed, view.stats, drain_out_of_range()
+
+
+def _parse(chunk):
+    return parse_alone(_READER, chunk)
 
 
 def _warm():
@@ -74,9 +82,7 @@ def parsed_chunks(reader, chunks, jobs: int, read_ahead=None):
         return
     yield reader.parse(first), None, 0
     if jobs <= 1:
-        rest = read_ahead(it) if read_ahead else it
-        for c in rest:
-            yield reader.parse(c), None, 0
+        yield from _threaded(reader, read_ahead(it) if read_ahead else it)
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -99,3 +105,22 @@ def parsed_chunks(reader, chunks, jobs: int, read_ahead=None):
             f.cancel()
         ex.shutdown(wait=True, cancel_futures=True)
         _READER = None
+
+
+def _threaded(reader, chunks):
+    """Chunks parsed in one thread, one ahead of the caller (Arrow and RE2 release the GIL:
+    the parse of a chunk overlaps the stitching and writing of the one before)."""
+    from concurrent.futures import ThreadPoolExecutor
+    ex = ThreadPoolExecutor(1, thread_name_prefix="tracefold-parse")
+    pending: deque = deque()
+    try:
+        for c in chunks:
+            pending.append(ex.submit(parse_alone, reader, c))
+            if len(pending) > 1:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for f in pending:
+            f.cancel()
+        ex.shutdown(wait=True, cancel_futures=True)
