@@ -96,3 +96,15 @@ def test_parsed_in_worker_processes_gives_the_same(fmt, path, monkeypatch):
     whole = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
     whole2 = pa.concat_tables(t2) if t2 else SCHEMA.empty_table()
     assert whole2.to_pylist() == whole.to_pylist()
+
+
+def test_no_reader_derives_from_another():
+    """Readers share the pipeline (readers/base.py, readers/records.py) and helpers
+    (readers/ftrace_lines.py), never one another: a change to one reader cannot change
+    another through inheritance."""
+    from tracefold.registry import load
+    classes = {name: load(spec) for name, spec in READERS.items()}
+    for name, cls in classes.items():
+        for other, ocls in classes.items():
+            if other != name:
+                assert not issubclass(cls, ocls), (name, other)

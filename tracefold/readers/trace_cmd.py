@@ -12,21 +12,24 @@ import pyarrow.compute as pc
 from ..schema import MARKER, ENTRY, FORMAT_T, repeat
 from . import nesting as G
 from .base import decimal_text_ns, np_of as _np, null_if_empty
-from .ftrace import _EVENT_COLUMNS, FtraceReader
+from .ftrace_lines import _EVENT_COLUMNS, FtraceLines
+from .records import RecordReader
 
 
-
-class TraceCmdReader(FtraceReader):
+class TraceCmdReader(FtraceLines, RecordReader):
     format = "trace-cmd"
     grammar = "trace_cmd"
     description = "trace-cmd report text (plain, -l, -t, -R, --ts-diff, several .dat files)"
     INNER = {"event_line": "payload"}
     FUNC_COLUMN = 22     # trace-cmd pads "name:" to this width before the payload
 
-    def __init__(self, path="?"):
-        super().__init__(path)
-        self.order = ["event_line", "stack_frame"]
-        self.hits = dict.fromkeys(self.order, 0)
+    RULES = ("event_line", "stack_frame")
+    CAPTURE = ("graph_entry", "graph_leaf", "graph_exit")
+    DEDUP_RULES = ("stack_frame",)
+    QUICK_RULES = ("header_comment",)
+    NOCAPTURE = ("dur_mark", "delay_mark", "addr", "parent_addr", "sym_offset", "parent_offset",
+                 "frame_offset")     # lines that repeat verbatim: match each distinct once
+    graph_event = "function_graph"
 
     @classmethod
     def is_applicable(cls, lines):

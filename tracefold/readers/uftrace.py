@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from . import nesting as G
 from .base import decimal_text_ns, np_of as _np, null_if_empty, \
     to_int
-from .ftrace import FtraceReader
+from .records import RecordReader
 
 _UNIT_EXP = {"ns": 0, "us": 3, "ms": 6, "s": 9}
 _LOST = r"^LOST (?P<count>\d+) records"      # an event comment: lost records
@@ -23,7 +23,7 @@ OFF_CPU = "linux:schedule"    # uftrace's sched events: "linux:schedule", "… (
 SCHED_IN = "linux:sched-in"
 
 
-class UftraceReader(FtraceReader):
+class UftraceReader(RecordReader):
     format = "uftrace"
     grammar = "uftrace"
     QUICK_RULES = ("column_header", "header_comment")
@@ -35,11 +35,11 @@ class UftraceReader(FtraceReader):
                  "srcline", "srcline2")
     RULE_CAPTURE = {"flat_record": ("flat_entry", "flat_exit", "flat_event")}
 
+    RULES = ("replay_line", "flat_record")
+    EXACT_FROM_TIMESTAMPS = True
+
     def __init__(self, path="?"):
         super().__init__(path)
-        self.graph = G.GraphBuilder(self.graph_event, exact_from_timestamps=True)
-        self.order = ["replay_line", "flat_record"]
-        self.hits = {r: 0 for r in self.order}
         self.columns = None          # from "# DURATION TID … FUNCTION"
 
     @classmethod
