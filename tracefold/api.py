@@ -25,7 +25,8 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
                 result: ReadResult | None = None, chunk_bytes: int | None = None
                 ) -> Iterator[pa.Table]:
     """Stream the normalized table of one input as a sequence of Arrow tables (one per chunk
-    of about ``chunk_bytes`` of text, 4 MB by default; the result never depends on it)."""
+    of about ``chunk_bytes`` of text, the reader's ``CHUNK_BYTES`` by default; the result never
+    depends on it)."""
     if str(path) == "-" or _is_pipe(path):
         # stdin or a FIFO is read twice (format sniffing, then parsing): spool it to a
         # temporary file (removed when done, also on Ctrl-C)
@@ -53,7 +54,8 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
     order = InputOrder()
     from .readers.base import drain_out_of_range
     drain_out_of_range()
-    chunks = iter_chunks(path, hold=reader.hold, chunk_bytes=chunk_bytes, progress=progress)
+    chunks = iter_chunks(path, hold=reader.hold, chunk_bytes=chunk_bytes or reader.CHUNK_BYTES,
+                         progress=progress)
     try:
         for parsed, st, oor in parsed_chunks(reader, chunks, jobs_for(path, reader), prefetch):
             if st is not None:

@@ -244,6 +244,9 @@ class Reader:
     absent: tuple = ()
     present: tuple = ()
     SPLIT: dict = {}
+    # bytes of text per chunk: bigger chunks share more distinct lines (dictionary matching),
+    # smaller ones hold less in memory while the next chunk is parsed beside the stitching
+    CHUNK_BYTES = 4 << 20
 
     def specialize(self, lines: pa.Array):
         """Read what the first lines (the header) say about the file's columns."""
