@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from ..schema import FORMAT_T, SAMPLE, repeat
 from ..tables import grouped_lists
-from .base import Reader, make_table, nonempty, null_if_empty, \
+from .base import DistinctLines, Reader, make_table, nonempty, null_if_empty, \
     np_of as _np, decimal_text_ns, to_int
 from .fields import parse_fields
 
@@ -76,20 +76,19 @@ class PerfScriptReader(Reader):
     def parse(self, chunk):
         lines, n, line_nos = self.start_chunk(chunk)
         st = self.stats
-        left = np.arange(n)
+        # callchain lines repeat verbatim across samples: the chunk's lines are encoded once
+        # and each rule matches each distinct text once
+        dl = DistinctLines(lines)
         matched = {}
         for rule in self.order:
-            if len(left) == 0:
-                break
-            sub = lines if len(left) == n else lines.take(pa.array(left))
             if rule == "sample_header":
-                mask, cols = self._headers(sub)
+                mask, cols = self._headers(dl)
             else:
-                # callchain lines repeat verbatim across samples: match each distinct one once
-                mask, cols = self.fast(sub, rule, dedup=True)
+                mask, cols = self.fast_distinct(dl, rule)
             if mask.any():
-                matched[rule] = (left[mask], cols)
-                left = left[~mask]
+                matched[rule] = (np.flatnonzero(mask), cols)
+                dl.take(mask)
+        left = dl.left()
         self._blank = set()
         if len(left):
             sub = lines if len(left) == n else lines.take(pa.array(left))
@@ -109,13 +108,14 @@ class PerfScriptReader(Reader):
                 self._header(res[1].get("hash_text", ""))
         return self._samples(matched, line_nos, lines)
 
-    def _headers(self, sub):
+    def _headers(self, dl):
         """Sample header lines: the head (comm, pid/tid, cpu, time) with its tail captured as
         text; the tail (period, event, trailer) matched once per distinct text, the trailer
         then the same way. Most lines are callchain frames that repeat verbatim, so the head
         regex runs on distinct lines (the unique headers plus few frames). Lines whose head
         and tail did not fit (a comm that looks like "name 12 word:") get the whole rule."""
-        head, cols = self.fast(sub, "sample_header", ("sample_tail",), dedup=True)
+        sub = dl.lines
+        head, cols = self.fast_distinct(dl, "sample_header", ("sample_tail",))
         mask, cols = self.stage(head, cols, cols["sample_tail"], "sample_tail")
         mask, cols = self._trailer(mask, cols)
         rest = np.flatnonzero(head & ~mask)

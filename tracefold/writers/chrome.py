@@ -31,7 +31,6 @@ from collections import Counter, defaultdict
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ..schema import CALL, MARKER, NO_ENTRY, SAMPLE, SCHEMA, kind_is
 from .base import Writer
@@ -166,6 +165,11 @@ def track_keys(t: pa.Table):
     return pa.array(out_p), pa.array(out_t)
 
 
+_SEP = ",\n"           # between two events
+_NO_ARGS: dict = {}
+SYNTH_NOTE = "calls placed on a synthetic timeline (the trace has no timestamps)"
+
+
 class _PyColumns(dict):
     """Columns of a table as Python lists, each converted when first read (stacks and
     fields only matter for samples and instants; a chunk of calls never reads them)."""
@@ -176,9 +180,32 @@ class _PyColumns(dict):
 
     def __missing__(self, c):
         col = self._t.column(c)
-        v = [None] * self._t.num_rows if col.null_count == self._t.num_rows else col.to_pylist()
+        v = [None] * self._t.num_rows if col.null_count == self._t.num_rows else pylist(col)
         self[c] = v
         return v
+
+
+def pylist(col) -> list:
+    """``col.to_pylist()``, faster for the columns that matter here: integers through numpy,
+    strings that repeat (names, tasks, kinds) through their distinct values."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    t = col.type
+    if pa.types.is_integer(t):
+        if col.null_count == 0:
+            return col.to_numpy().tolist()
+        v = col.fill_null(0).to_numpy().tolist()
+        for i in np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False)).tolist():
+            v[i] = None
+        return v
+    if pa.types.is_string(t):
+        col = col.dictionary_encode()
+        t = col.type
+    if pa.types.is_dictionary(t) and pa.types.is_string(t.value_type):
+        values = col.dictionary.to_pylist() + [None]
+        idx = col.indices.fill_null(-1).to_numpy().tolist()
+        return [values[i] for i in idx]
+    return col.to_pylist()
 
 
 class _Open:
@@ -212,12 +239,17 @@ class ChromeWriter(Writer):
     description = "Chrome trace JSON (Perfetto UI, chrome://tracing, speedscope)"
 
     def begin(self):
-        self._jnames = {}
+        self._jnames = {}           # (cat, name) -> the JSON text of an X event up to "pid"
+        self._track_text = {}       # track key -> '"pid":P,"tid":T,'
         self.absolute = bool(self.options.get("absolute_ts"))
         split = self.options.get("split")
         self.split = parse_size(split) if split else None
-        self._spool = tempfile.NamedTemporaryFile(prefix="tracefold-chrome-", suffix=".parquet")
-        self._pw = pq.ParquetWriter(self._spool.name, pa.schema([SCHEMA.field(c) for c in COLS]))
+        # the rows wait for pass 2 in an Arrow IPC stream (LZ4 frames: about a quarter of the
+        # CPU time of a Parquet spool)
+        self._spool = tempfile.NamedTemporaryFile(prefix="tracefold-chrome-", suffix=".arrow")
+        self._spool_file = pa.OSFile(self._spool.name, "wb")
+        self._pw = pa.ipc.new_stream(self._spool_file, pa.schema([SCHEMA.field(c) for c in COLS]),
+                                   options=pa.ipc.IpcWriteOptions(compression="lz4"))
         self.t0 = None
         self.tracks: dict = {}
         self._gaps = defaultdict(Counter)    # track -> {gap between samples: how many}
@@ -260,6 +292,7 @@ class ChromeWriter(Writer):
     # ------------------------------------------------------------------ pass 2
     def end(self):
         self._pw.close()
+        self._spool_file.close()
         if self.absolute or self.t0 is None:
             self.base = 0
         else:
@@ -273,14 +306,17 @@ class ChromeWriter(Writer):
         for key, g in self._gaps.items():
             self.tracks[key].cap = _median(g)
         self._names = {}            # (pid, tid) -> thread name
+        self._track_of = {}         # (pid, tid, cpu, comm) of a row -> (track key, _Track)
+        self._synth = 0             # calls placed on a synthetic timeline, not yet in notes
         self._pnames = {}           # pid -> process name
         self._cpu_last = {}         # cpu -> time of its last event so far
         self._lost_open = {}        # cpu -> (gap start, count, line) until its next event
         self._files = []
         self._open_file()
-        pf = pq.ParquetFile(self._spool.name)
-        for i in range(pf.num_row_groups):
-            self._rows(pf.read_row_group(i))
+        # read, not memory-mapped: mapped pages would count in the resident memory
+        with pa.OSFile(self._spool.name) as m:
+            for batch in pa.ipc.open_stream(m):
+                self._rows(pa.Table.from_batches([batch]))
         for key, tr in self.tracks.items():
             self._close_all(key, tr)
         for cpu, gap in sorted(self._lost_open.items()):
@@ -323,6 +359,9 @@ class ChromeWriter(Writer):
         return f"{root}.{k + 1:03d}{ext or '.json'}"
 
     def _close_file(self, last=False):
+        if self._synth:
+            self.notes[SYNTH_NOTE] += self._synth
+            self._synth = 0
         for (pid, tid) in sorted(self._used_tracks):
             self._event(f'"ph":"M","name":"thread_name","pid":{pid},"tid":{tid},'
                         f'"args":{{"name":{_dumps(self._names.get((pid, tid), str(tid)))}}}')
@@ -378,32 +417,46 @@ class ChromeWriter(Writer):
     # rows ----------------------------------------------------------------
     def _rows(self, t: pa.Table):
         cols = _PyColumns(t)
+        kinds, pids, tids, cpus, comms = (cols[k] for k in ("kind", "pid", "tid", "cpu", "comm"))
+        tss = cols["ts_ns"]
+        self._c = cols
+        tracks_of = self._track_of
         for i in range(t.num_rows):
-            kind = cols["kind"][i]
-            pid, tid, cpu, comm = cols["pid"][i], cols["tid"][i], cols["cpu"][i], cols["comm"][i]
-            p, tt, tname = track_of(pid, tid, cpu, comm)
-            key = (p, tt)
-            if key not in self._names:
-                self._names[key] = tname
-                if pid is not None and tid is not None and pid == tid and comm:
-                    self._pnames.setdefault(p, comm)
-                elif comm and p not in self._pnames and p != 0:
-                    self._pnames[p] = comm
-            tr = self.tracks[key]
-            ts = cols["ts_ns"][i]
+            kind = kinds[i]
+            pid, tid, cpu, comm = pids[i], tids[i], cpus[i], comms[i]
+            got = tracks_of.get((pid, tid, cpu, comm))
+            if got is None:
+                got = self._new_track(pid, tid, cpu, comm)
+            key, tr = got
+            ts = tss[i]
             if ts is not None:
-                self._maybe_split(ts)
+                if self.split is not None:
+                    self._maybe_split(ts)
                 if cpu is not None:
-                    self._cpu_seen(cpu, ts)
-            if kind == MARKER and cols["event"][i] == "lost_events" and cpu is not None:
-                self._lost(cpu, cols, i)
-                continue
+                    self._cpu_last[cpu] = ts
+                    if self._lost_open:
+                        self._cpu_seen(cpu, ts)
             if kind == CALL:
                 self._call(key, tr, cols, i)
+            elif kind == MARKER and cols["event"][i] == "lost_events" and cpu is not None:
+                self._lost(cpu, cols, i)
             elif kind == SAMPLE:
                 self._sample(key, tr, cols, i)
             else:
                 self._instant(key, tr, cols, i, kind)
+
+    def _new_track(self, pid, tid, cpu, comm):
+        """(track key, _Track) of a row's task, its names recorded (cached per task)."""
+        p, tt, tname = track_of(pid, tid, cpu, comm)
+        key = (p, tt)
+        if key not in self._names:
+            self._names[key] = tname
+            if pid is not None and tid is not None and pid == tid and comm:
+                self._pnames.setdefault(p, comm)
+            elif comm and p not in self._pnames and p != 0:
+                self._pnames[p] = comm
+        got = self._track_of[(pid, tid, cpu, comm)] = (key, self.tracks[key])
+        return got
 
     # lost events: a gap on that CPU ---------------------------------------
     def _lost(self, cpu, c, i):
@@ -447,9 +500,17 @@ class ChromeWriter(Writer):
         ts, dur, status = c["ts_ns"][i], c["dur_ns"][i], c["status"][i]
         # no per-call "line" here: viewers such as speedscope name a frame by its args too,
         # and a unique arg per call would keep identical calls from merging
-        args = {k: c[k][i] for k in ("args", "retval") if c[k][i] is not None}
-        if status:
-            args["status"] = status
+        a, r = c["args"][i], c["retval"][i]
+        if a is None and r is None and not status:
+            args = _NO_ARGS             # shared, never changed (copied where extended)
+        else:
+            args = {}
+            if a is not None:
+                args["args"] = a
+            if r is not None:
+                args["retval"] = r
+            if status:
+                args["status"] = status
         st = tr.stack
         parent = self._to_parent(key, tr, c["parent_line"][i], status)
         synthetic = ts is None
@@ -457,7 +518,9 @@ class ChromeWriter(Writer):
             ts = st[-1].cursor if st else tr.cursor
             if status == NO_ENTRY and dur is not None:
                 ts -= dur
-            self.notes["calls placed on a synthetic timeline (the trace has no timestamps)"] += 1
+            if not self._synth:         # the note keeps its place among the others
+                self.notes[SYNTH_NOTE] += 0
+            self._synth += 1            # added to the notes when a file is closed
         if parent is None and status == NO_ENTRY:
             self._enclosing(key, tr, c["name"][i] or "?", ts, ts + (dur or 0), args,
                             line=c["line"][i])
@@ -483,6 +546,8 @@ class ChromeWriter(Writer):
         is not open here (for a call seen only at its exit, the stack is emptied: its
         children came before it)."""
         st = tr.stack
+        if parent is not None and st and st[-1].line == parent:
+            return parent                   # the common case: the parent is on top
         j = len(st) - 1
         if parent is not None:
             while j >= 0 and st[j].line != parent:
@@ -508,8 +573,11 @@ class ChromeWriter(Writer):
             self.notes["calls starting before their parent or previous sibling moved"] += 1
         # the end the call must stay within: the nearest enclosing call with an end, less
         # 1 ns for each call still open in between (they end inside it, see _pop)
-        limit = next((anc.end - dist for dist, anc in enumerate(reversed(st))
-                      if anc.end is not None), None)
+        if par.end is not None:
+            limit = par.end
+        else:
+            limit = next((anc.end - dist for dist, anc in enumerate(reversed(st))
+                          if anc.end is not None), None)
         if limit is not None and end is not None:
             if end > limit:
                 end = limit
@@ -558,7 +626,8 @@ class ChromeWriter(Writer):
                     end = min(end, anc.end - dist)
                     break
             self.notes["unclosed calls closed at the last event of their track"] += 1
-        end = max(end, o.start)
+        if end < o.start:
+            end = o.start
         if end == o.start:
             # zero-length slices confuse viewers that sort X events (speedscope ends them
             # before a slice starting at the same time): an instant says the same
@@ -567,8 +636,10 @@ class ChromeWriter(Writer):
             self._x(key, o.name, o.start, end - o.start, o.args, line=o.line)
         if tr.stack:
             par = tr.stack[-1]
-            par.child_end = max(par.child_end, end)
-            par.cursor = max(par.cursor, end)
+            if end > par.child_end:
+                par.child_end = end
+            if end > par.cursor:
+                par.cursor = end
         else:
             self._root_done(tr, o.start, end)
 
@@ -591,13 +662,27 @@ class ChromeWriter(Writer):
         self._used_tracks.add(key)
         ln = f',"line":{line}' if line is not None else ""
         body = f',"args":{_dumps(args)}' if args else ""
-        jname = self._jnames.get(name)
-        if jname is None:                 # names repeat: their JSON text is made once
-            jname = _dumps(name)
+        head = self._jnames.get((cat, name))
+        if head is None:                 # names repeat: their JSON text is made once
+            head = f'{{"ph":"X","cat":"{cat}","name":{_dumps(name)},'
             if len(self._jnames) < NAME_CACHE:
-                self._jnames[name] = jname
-        self._event(f'"ph":"X","cat":"{cat}","name":{jname},"pid":{key[0]},"tid":{key[1]},'
-                    f'"ts":{self._ts(start)},"dur":{self._dur(start, dur)}{ln}{body}')
+                self._jnames[(cat, name)] = head
+        track = self._track_text.get(key)
+        if track is None:
+            track = self._track_text[key] = f'"pid":{key[0]},"tid":{key[1]},'
+        if self._grid is None and start >= self.base and dur >= 0:
+            # us() inline: the common case, once per call
+            q, r = divmod(start - self.base, 1000)
+            dq, dr = divmod(dur, 1000)
+            s = f'{head}{track}"ts":{q}.{r:03d},"dur":{dq}.{dr:03d}{ln}{body}}}'
+        else:
+            s = f'{head}{track}"ts":{self._ts(start)},"dur":{self._dur(start, dur)}{ln}{body}}}'
+        if self._first:
+            self._first = False
+        else:
+            s = _SEP + s
+        self._f.write(s)
+        self._written += len(s)
 
     def _instant(self, key, tr, c, i, kind):
         ts = c["ts_ns"][i]

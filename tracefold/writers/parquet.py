@@ -37,11 +37,34 @@ class ParquetWriter(Writer):
             # cost time (a fifth of the write for perf samples)
             write_statistics=ints + ["format", "kind", "event", "name", "comm", "status"])
 
+    # Row groups are encoded and compressed in a thread (Arrow releases the GIL), one table
+    # behind the caller: on a second core the writing overlaps the reading of the next chunk.
+    _thread = None
+
     def write(self, table: pa.Table):
-        self._writer.write_table(table.cast(SCHEMA) if table.schema != SCHEMA else table,
-                                 row_group_size=1 << 20)
+        table = table.cast(SCHEMA) if table.schema != SCHEMA else table
+        self._wait()
+        import threading
+        self._error = None
+        self._thread = threading.Thread(target=self._write_group, args=(table,),
+                                        name="tracefold-parquet", daemon=True)
+        self._thread.start()
+
+    def _write_group(self, table):
+        try:
+            self._writer.write_table(table, row_group_size=1 << 20)
+        except BaseException as e:          # raised in the caller's thread (_wait)
+            self._error = e
+
+    def _wait(self):
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            if self._error is not None:
+                raise self._error
 
     def end(self):
+        self._wait()
         # key/value metadata must be known when the footer is written
         self._writer.add_key_value_metadata({
             "tracefold.schema_version": SCHEMA_VERSION,
@@ -56,6 +79,8 @@ class ParquetWriter(Writer):
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None and getattr(self, "_writer", None) is not None:
+            if self._thread is not None:
+                self._thread.join()
             try:
                 self._writer.close()
             except Exception:
