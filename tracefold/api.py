@@ -52,24 +52,18 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
     fmt = format or readers.guess_format(path)
     reader = readers.get_reader(fmt)(path)
     order = InputOrder()
-    from .readers.base import drain_out_of_range
-    drain_out_of_range()
     chunks = iter_chunks(path, hold=reader.hold, chunk_bytes=chunk_bytes or reader.CHUNK_BYTES,
                          progress=progress)
     try:
-        for parsed, st, oor in parsed_chunks(reader, chunks, jobs_for(path, reader), prefetch):
-            if st is not None:
-                reader.stats.merge(st)
-            out = order.push(reader.stitch(parsed), reader.open_min_line())
-            n = drain_out_of_range() + oor
-            if n:
-                reader.stats.warnings["numbers too long for their column read as missing"] += n
-            for t in out:
-                reader.stats.add_table(t)
-                yield t
-        for t in order.push(reader.finish(), None):
-            reader.stats.add_table(t)
-            yield t
+        # chunks stitched (nesting) in a thread one table ahead of the row order and the
+        # writer here: the work that releases the GIL overlaps (not with worker processes:
+        # they are forked from the thread that stitches, before any other thread starts)
+        jobs = jobs_for(path, reader)
+        stitched = _stitched(reader, chunks, jobs)
+        for t, open_min in (prefetch(stitched) if jobs == 1 else stitched):
+            for out in order.push(t, open_min):
+                reader.stats.add_table(out)
+                yield out
     finally:
         order.close()
     st = reader.stats
@@ -158,6 +152,22 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
         w.set_info({"format": res.format, "source": res.source or str(path), "stats": res.stats})
     out["notes"] = dict(w.notes)
     return out
+
+
+def _stitched(reader, chunks, jobs):
+    """(rows of each chunk in input order, the smallest line still open after it), then the
+    rows the reader holds at the end (with None)."""
+    from .readers.base import drain_out_of_range
+    drain_out_of_range()
+    for parsed, st, oor in parsed_chunks(reader, chunks, jobs, prefetch):
+        if st is not None:
+            reader.stats.merge(st)
+        t = reader.stitch(parsed)
+        n = drain_out_of_range() + oor
+        if n:
+            reader.stats.warnings["numbers too long for their column read as missing"] += n
+        yield t, reader.open_min_line()
+    yield reader.finish(), None
 
 
 def _is_pipe(path) -> bool:

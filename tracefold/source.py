@@ -168,27 +168,36 @@ def prefetch(chunks, depth: int = 1):
     """Iterate ``chunks`` with the next ones read ahead in a thread: reading, decompressing
     and splitting a chunk (zlib and Arrow release the GIL) overlap the parsing of the one
     before. Errors come out where the chunk would have; closing the iterator stops the
-    thread."""
+    thread, closes ``chunks`` in it and waits for it (a thread still in Arrow while the
+    interpreter exits would abort it)."""
     import queue
     import threading
     q: queue.Queue = queue.Queue(depth)
     stop = threading.Event()
     done = object()
 
+    def put(item) -> bool:
+        """Hand one item over; False when the consumer has gone (stop)."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def run():
         try:
             for c in chunks:
-                while not stop.is_set():
-                    try:
-                        q.put((c, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put((c, None)):
                     return
-            q.put((done, None))
+            put((done, None))
         except BaseException as e:          # handed to the consumer, raised there
-            q.put((None, e))
+            put((None, e))
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
     th = threading.Thread(target=run, name="tracefold-read", daemon=True)
     th.start()
@@ -202,4 +211,4 @@ def prefetch(chunks, depth: int = 1):
             yield c
     finally:
         stop.set()
-
+        th.join()

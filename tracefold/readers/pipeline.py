@@ -108,15 +108,16 @@ def parsed_chunks(reader, chunks, jobs: int, read_ahead=None):
 
 
 def _threaded(reader, chunks):
-    """Chunks parsed in one thread, one ahead of the caller (Arrow and RE2 release the GIL:
-    the parse of a chunk overlaps the stitching and writing of the one before)."""
+    """Chunks parsed in ``reader.PARSE_THREADS`` threads, each on its own copy of the reader,
+    up to one chunk per thread ahead of the caller, results in input order."""
     from concurrent.futures import ThreadPoolExecutor
-    ex = ThreadPoolExecutor(1, thread_name_prefix="tracefold-parse")
+    threads = reader.PARSE_THREADS
+    ex = ThreadPoolExecutor(threads, thread_name_prefix="tracefold-parse")
     pending: deque = deque()
     try:
         for c in chunks:
             pending.append(ex.submit(parse_alone, reader, c))
-            if len(pending) > 1:
+            if len(pending) > threads:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()

@@ -41,6 +41,8 @@ class RecordReader(Reader):
     # chunk's records alive: 2 MB chunks keep the peak ~90 MB lower than 4 MB at the same
     # speed (500 MB of real function_graph → Parquet: 236 MB, 12.7 s vs 330 MB, 12.5 s)
     CHUNK_BYTES = 2 << 20
+    # the nesting in stitch() is the longer step: a second parse thread only holds memory
+    PARSE_THREADS = 1
 
     def __init__(self, path="?"):
         super().__init__(path)
@@ -65,6 +67,7 @@ class RecordReader(Reader):
             # files where whole lines repeat (stack-trace frames …): match distinct lines once
             sample = lines.slice(0, REPEAT_SAMPLE)
             self._repetitive = len(pc.unique(sample)) < REPEATED_LINES * len(sample)
+        hits = dict(self.hits)
         for rule in self.order:
             if len(left) == 0:
                 break
@@ -73,10 +76,12 @@ class RecordReader(Reader):
             mask, cols = self._match(sub, rule, inner)
             if mask.any():
                 matched[rule] = (left[mask], cols)
-                self.hits[rule] += int(mask.sum())
+                hits[rule] += int(mask.sum())
                 left = left[~mask]
-        # most frequent shape first in the next chunk
-        self.order.sort(key=lambda r: -self.hits[r])
+        # most frequent first in the next chunks (new objects: chunks parsed at once share the
+        # reader's, see pipeline.parse_alone)
+        self.hits = hits
+        self.order = sorted(self.order, key=lambda r: -hits[r])
 
         if len(left):
             # blank lines in bulk (the grammar's blank rule), the rest goes to Lark
@@ -198,7 +203,7 @@ class RecordReader(Reader):
             inner = self.INNER.get(rule)
             mask, _ = self.fast(sample, rule, (inner,) if inner else ())
             score[rule] = int(mask.sum())
-        self.order.sort(key=lambda r: -score[r])
+        self.order = sorted(self.order, key=lambda r: -score[r])
 
     # ------------------------------------------------------------------ nesting
     def _graph_table(self):
