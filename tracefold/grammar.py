@@ -424,6 +424,7 @@ def _built(text: str, path: str):
     gb = GrammarBuilder(import_paths=[str(GRAMMAR_DIR)])
     gb.load_grammar(text, path)
     built = gb.build()
+    _check_terms(built.term_defs)
     out = (built.rule_defs, built.term_defs)
     try:
         os.makedirs(base, exist_ok=True)
@@ -460,12 +461,20 @@ def _literal_re(tok: Token) -> str:
         s = ast.literal_eval(v[: v.rindex('"') + 1])
         s = re.escape(s)
         return f"(?{flags}:{s})" if flags else s
-    # REGEXP /.../flags
+    # REGEXP /.../flags (checked for capturing groups when the grammar is read: _check_terms)
     end = v.rindex("/")
     body, flags = v[1:end], v[end + 1:]
-    if re.compile(body).groups:
-        raise GrammarError(f"regex terminal {v} has an unnamed capturing group; use (?:...)")
     return f"(?{flags}:{body})" if flags else f"(?:{body})"
+
+
+def _check_terms(term_defs):
+    """A regex terminal must not capture: its regex goes inside the rule's named groups."""
+    for _, (tree, _prio) in term_defs:
+        for tok in tree.scan_values(lambda x: isinstance(x, Token) and x.type == "REGEXP"):
+            v = str(tok)
+            if re.compile(v[1:v.rindex("/")]).groups:
+                raise GrammarError(f"regex terminal {v} has an unnamed capturing group; "
+                                   "use (?:...)")
 
 
 def _collect(tree, line, out):
