@@ -325,13 +325,3 @@ def test_irq_markers_are_read_without_lark(text):
     assert r.g.parse(text)[0] == "irq_marker"
     assert {k: v for k, v in r.g.parse(text)[1].items() if v} == got[0][2][1]
 
-
-def test_a_capturing_regex_terminal_is_refused_when_the_grammar_is_read(tmp_path, monkeypatch):
-    """A terminal's regex goes inside the rule's named groups: an unnamed capturing group in
-    it would shift them. The check runs when a grammar is read (not from the cache)."""
-    from tracefold.grammar import GRAMMAR_DIR, GrammarError, _built
-    monkeypatch.setenv("TRACEFOLD_CACHE", str(tmp_path))
-    text = 'line: WORD\nWORD: /(a|b)+/\n'
-    with pytest.raises(GrammarError, match="unnamed capturing group"):
-        _built(text, str(GRAMMAR_DIR / "test-capturing.lark"))
-    assert _built('line: WORD\nWORD: /(?:a|b)+/\n', str(GRAMMAR_DIR / "test-ok.lark"))

@@ -401,6 +401,9 @@ class LineGrammar:
         return self._group(sym, inner, counts)
 
 
+CACHE_FORMAT = "2"
+
+
 def _built(text: str, path: str):
     """Lark's reading of a grammar (rule and terminal definitions): ~30 ms per grammar, which
     every command pays for format detection, so it is kept in a cache file keyed by the
@@ -410,8 +413,11 @@ def _built(text: str, path: str):
     import os
     import pickle
     import lark
+    # CACHE_FORMAT: bumped when what is checked or kept at build time changes (a grammar is
+    # cached only once it passed the checks)
     key = hashlib.sha256("\0".join(
-        [lark.__version__, text] + [p.read_text() for p in sorted(GRAMMAR_DIR.glob("*.lark"))]
+        [CACHE_FORMAT, lark.__version__, text]
+        + [p.read_text() for p in sorted(GRAMMAR_DIR.glob("*.lark"))]
     ).encode()).hexdigest()[:32]
     base = os.environ.get("TRACEFOLD_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tracefold")
