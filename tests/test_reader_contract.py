@@ -108,3 +108,27 @@ def test_no_reader_derives_from_another():
         for other, ocls in classes.items():
             if other != name:
                 assert not issubclass(cls, ocls), (name, other)
+
+
+def test_rare_lines_past_the_cache_are_still_read_without_lark(tmp_path, monkeypatch):
+    """A long real trace has more distinct context-switch banners than the rare-line cache
+    holds: those past it are read by the line-shape regexes too (never one by one by Lark),
+    with the same rows."""
+    from conftest import GENERATED
+    from tracefold.readers import base
+    src = GENERATED / "vm-big-default" / "ftrace-graph-all-default.txt.gz"
+    if not src.exists():
+        pytest.skip(f"{src} absent (clone ../shared beside the repo)")
+    path = tmp_path / "head.txt"
+    with gzip.open(src, "rt") as f, open(path, "w") as out:
+        for i, line in enumerate(f):
+            if i == 60_000:
+                break
+            out.write(line)
+    ref, st_ref = _read(path, "ftrace")
+    monkeypatch.setattr(base, "RARE_CACHE", 20)
+    got, st = _read(path, "ftrace")
+    assert st_ref["skipped"]["context-switch banner"] > 100
+    assert st["lark_lines"] == 0
+    assert st == st_ref
+    assert pa.concat_tables(got).equals(pa.concat_tables(ref))

@@ -22,6 +22,7 @@ REPEAT_SHARE = 0.5     # a piece column with fewer distinct texts than this shar
 #                        once per distinct text (task columns repeat; timestamps do not)
 SHOWN_TEXT = 200       # characters of an unrecognized line kept to show the user
 RARE_CACHE = 10_000    # readings of rare line texts kept (banners repeat: task pairs, CPUs)
+_UNREAD = object()
 
 
 @dataclass
@@ -421,23 +422,30 @@ class Reader:
         if not len(left):
             return []
         sub = lines if len(left) == len(lines) else lines.take(pa.array(left))
-        self._read_shapes(sub)
+        readings = self._read_shapes(sub)
         out = []
         lark = 0
         for i, text in zip(left.tolist(), sub.to_pylist()):
-            out.append((i, text, self.rare(text)))
-            lark += self.last_lark
+            res = readings.get(text, _UNREAD)
+            if res is _UNREAD:
+                res = self.rare(text)
+                lark += self.last_lark
+            out.append((i, text, res))
         self.stats.lark_lines += lark
         return out
 
-    def _read_shapes(self, sub: pa.Array):
+    def _read_shapes(self, sub: pa.Array) -> dict:
+        """{text: (rule, fields)} of the distinct texts not in the cache that one line shape
+        reads; they also go into the cache while it has room (a long trace has more distinct
+        banners than the cache holds: the rest are read here, chunk by chunk, never by Lark)."""
+        readings: dict = {}
         todo = pc.unique(sub)
         if self._rare_cache:
             known = pc.is_in(todo, value_set=pa.array(list(self._rare_cache), pa.string()))
             todo = todo.filter(pc.invert(known))
         todo = todo.filter(pc.less_equal(pc.binary_length(todo), MAX_LARK_LINE))
-        if not len(todo) or len(self._rare_cache) >= RARE_CACHE:
-            return
+        if not len(todo):
+            return readings
         shapes = _line_shapes(self.g)
         prio = np.array([p for _, p, _ in shapes], np.float64)
         hit = np.zeros((len(shapes), len(todo)), bool)
@@ -462,13 +470,14 @@ class Reader:
             else:
                 names, fields = [], []
             for r, text in enumerate(texts.to_pylist()):
-                if len(self._rare_cache) >= RARE_CACHE:
-                    return
                 f = {}
                 for name, col in zip(names, fields):
                     if col[r] and name not in f:      # Lark reports a symbol's first use
                         f[name] = col[r]
-                self._rare_cache[text] = (rule, f)
+                readings[text] = (rule, f)
+                if len(self._rare_cache) < RARE_CACHE:
+                    self._rare_cache[text] = (rule, f)
+        return readings
 
     def rare(self, text: str):
         """Parse a line no fast rule took with Lark (cached). Returns (rule, fields) or None;
