@@ -3,6 +3,7 @@ inputs and expected results, the known differences with inferno, call-tree foldi
 charts, filters and the Parquet round trip."""
 from collections import Counter
 
+import numpy as np
 import pytest
 
 import tracefold
@@ -234,3 +235,37 @@ def test_streaming_folding_does_not_depend_on_chunks():
             assert got == want, (src.name, size)
             g1 = tracefold.callgraph(pa.Table.from_batches(t.to_batches(max_chunksize=size)))
         assert sorted(g1.nodes(data=True)) == sorted(tracefold.callgraph(t).nodes(data=True))
+
+
+@pytest.mark.parametrize("sample", ["ftrace-graph-hello.txt", "trace-cmd-graph-hello.txt",
+                                    "uftrace-threads-replay.txt"])
+def test_call_paths_come_sorted_one_at_a_time_as_sorted_texts_would(sample):
+    """PathAggregator.sorted_texts (the folded writer's order without holding every text)
+    gives what sorting the texts of all paths gives, on real call trees."""
+    from tracefold.analysis.paths import PathAggregator
+    from tracefold.schema import CALL, kind_is
+    agg = PathAggregator()
+    for t in tracefold.iter_tables(ROOT / "samples" / sample):
+        calls = t.filter(kind_is(t, CALL))
+        if calls.num_rows:
+            agg.add(calls)
+    a = agg.finish()
+    texts = a.strings()
+    for w in (a.self_ns, a.calls):
+        want = sorted((texts[i], int(w[i])) for i in range(len(texts)) if w[i] > 0)
+        assert len(want) > 10
+        assert list(a.sorted_texts(w)) == want
+
+
+def test_call_paths_with_equal_texts_are_one_line():
+    """Two names that differ only by ';' and ':' fold to the same text: one line, summed
+    (stackcollapse keys its counts by the text)."""
+    from tracefold.analysis.paths import PathAggregator
+    a = PathAggregator()
+    root = a._path(-1, a.names.setdefault("main", len(a.names)))
+    x = a._path(root, a.names.setdefault("f;g", len(a.names)))
+    y = a._path(root, a.names.setdefault("f:g", len(a.names)))
+    z = a._path(root, a.names.setdefault("f", len(a.names)))
+    w = np.zeros(len(a.parent), np.int64)
+    w[[root, x, y, z]] = [1, 2, 3, 4]
+    assert list(a.sorted_texts(w)) == [("main", 1), ("main;f", 4), ("main;f:g", 5)]

@@ -395,6 +395,11 @@ class Folder:
 
     # ------------------------------------------------------------------ output
     def lines(self) -> list[str]:
+        return list(self.iter_lines())
+
+    def iter_lines(self):
+        """The folded lines in their order (sorted, or time order for flame charts), made one
+        at a time where they can be (call trees: ``PathAggregator.sorted_texts``)."""
         has_calls = self._calls.n > 0
         stacks = len(self.ordered) if self.o.flamechart else sum(1 for _ in self.counts)
         if self.o.source == "calls" or (self.o.source == "auto" and has_calls):
@@ -432,17 +437,15 @@ class _PathFolder:
         self.agg.add(t)
         self.n += t.num_rows
 
-    def fold(self, o: FoldOptions, notes: Counter) -> list[str]:
+    def fold(self, o: FoldOptions, notes: Counter):
+        """The folded lines, sorted, one at a time (notes are counted before the first)."""
         a = self.agg.finish()
         if a.negative_self:
             notes["calls whose children outlast them (self time < 0 set to 0)"] += a.negative_self
         if a.unclosed:
             notes["calls without a duration (unclosed) count no self time"] += a.unclosed
         w = a.calls if o.weight == "calls" else a.self_ns
-        names = a.strings()
-        out = [(names[i], int(w[i])) for i in np.flatnonzero(w > 0).tolist()]
-        out.sort()
-        return [f"{k} {v}" for k, v in out]
+        return (f"{k} {v}" for k, v in a.sorted_texts(w))
 
 
 class _CallCollector:

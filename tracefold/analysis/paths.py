@@ -238,6 +238,61 @@ class PathAggregator:
             out[i] = s if p < 0 else out[p] + sep + s
         return out
 
+    def sorted_texts(self, weights: np.ndarray, sep=";"):
+        """(folded text, weight) of the paths whose weight is > 0, in the order of their texts
+        (as ``sorted`` gives), produced one at a time: the texts of all paths of a big trace
+        (hundreds of thousands, each as long as its stack) are never held at once. Paths whose
+        texts are equal (names that differ only by ';' / ':') are one text, their weights
+        summed."""
+        n = len(self.parent)
+        parent = np.asarray(self.parent, np.int64)
+        key = np.where(parent < 0, n, parent)            # roots are children of "n"
+        order = np.argsort(key, kind="stable")
+        kids = order.tolist()
+        b = np.searchsorted(key[order], np.arange(n + 2)).tolist()
+        w = weights.tolist()
+        names = [x.replace(";", ":") for x in self.names]
+        text = [names[nm] if nm >= 0 else lab.replace(";", ":")
+                for nm, lab in zip(self.name, self.label)]
+
+        def children(group):
+            """(sort key, is the subtree, paths with that text) under a group of paths with
+            one text: a child's own line sorts at its text, its subtree at its text + sep."""
+            if len(group) == 1:
+                ch = kids[b[group[0]]:b[group[0] + 1]]
+            else:
+                ch = [c for g in group for c in kids[b[g]:b[g + 1]]]
+            items = sorted((text[c], c) for c in ch)
+            entries = []
+            i = 0
+            while i < len(items):
+                t, c = items[i]
+                members = [c]
+                i += 1
+                while i < len(items) and items[i][0] == t:
+                    members.append(items[i][1])
+                    i += 1
+                entries.append((t, False, members))
+                if any(b[m + 1] > b[m] for m in members):
+                    entries.append((t + sep, True, members))
+            entries.sort(key=lambda e: e[0])
+            return entries
+
+        stack = [("", iter(children([n])))]
+        while stack:
+            prefix, it = stack[-1]
+            entry = next(it, None)
+            if entry is None:
+                stack.pop()
+                continue
+            t, subtree, members = entry
+            if subtree:
+                stack.append((prefix + t, iter(children(members))))
+                continue
+            total = w[members[0]] if len(members) == 1 else sum(w[m] for m in members)
+            if total > 0:
+                yield prefix + t, total
+
     def recursive(self):
         """Per path: the same function is active in an enclosing call."""
         rec = np.zeros(len(self.parent), bool)

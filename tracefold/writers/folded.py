@@ -21,9 +21,10 @@ class FoldedWriter(Writer):
     def write(self, table: pa.Table):
         self.folder.add(table)
 
-    def folded_lines(self) -> list[str]:
+    def folded_lines(self):
+        """The folded lines, as an iterator (the notes are counted before the first)."""
         self.folder.finish(self.info.get("stats", {}).get("lines"))
-        lines = self.folder.lines()
+        lines = self.folder.iter_lines()
         self.notes.update(self.folder.notes)
         return lines
 
