@@ -1,7 +1,7 @@
 """The chunk pipeline every reader shares: the first chunk parsed here (it holds the header
-the reader specializes on), every later one parsed alone — in a thread one chunk ahead of the
-stitching (the default), or, opt-in with TRACEFOLD_JOBS=N for a big input, in N worker
-processes — while this thread stitches them in input order (nesting, row order, writing).
+the reader specializes on), every later one parsed alone — in ``reader.PARSE_THREADS``
+threads ahead of the stitching (the default), or, opt-in with TRACEFOLD_JOBS=N for a big
+input, in N worker processes — while the caller stitches them in input order.
 
 A chunk is parsed alone by ``parse_alone``: ``reader.parse(chunk)`` on a shallow copy of the
 reader made for that chunk, with its own ``Stats``. What parse sets on ``self`` is that
@@ -88,21 +88,13 @@ def parsed_chunks(reader, chunks, jobs: int, read_ahead=None):
     from concurrent.futures import ProcessPoolExecutor
     _READER = reader
     ex = ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"), initializer=_init_worker)
-    pending: deque = deque()
     try:
         # fork every worker now, before any other thread of this process starts
         for f in [ex.submit(_warm) for _ in range(jobs)]:
             f.result()
         rest = read_ahead(it) if read_ahead else it
-        for c in rest:
-            pending.append(ex.submit(_parse, c))
-            while len(pending) > jobs:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        yield from _in_order(ex, lambda c: ex.submit(_parse, c), rest, jobs)
     finally:
-        for f in pending:
-            f.cancel()
         ex.shutdown(wait=True, cancel_futures=True)
         _READER = None
 
@@ -113,11 +105,18 @@ def _threaded(reader, chunks):
     from concurrent.futures import ThreadPoolExecutor
     threads = reader.PARSE_THREADS
     ex = ThreadPoolExecutor(threads, thread_name_prefix="tracefold-parse")
+    yield from _in_order(ex, lambda c: ex.submit(parse_alone, reader, c), chunks, threads)
+
+
+def _in_order(ex, submit, chunks, ahead: int):
+    """The results of ``submit(chunk)`` (a future of executor ``ex``) for every chunk, in
+    input order, with up to ``ahead`` chunks at work beyond the one waited for; ``ex`` is
+    shut down at the end (work not started is cancelled)."""
     pending: deque = deque()
     try:
         for c in chunks:
-            pending.append(ex.submit(parse_alone, reader, c))
-            if len(pending) > threads:
+            pending.append(submit(c))
+            if len(pending) > ahead:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
