@@ -165,7 +165,6 @@ def track_keys(t: pa.Table):
     return pa.array(out_p), pa.array(out_t)
 
 
-_SEP = ",\n"           # between two events
 _NO_ARGS: dict = {}
 SYNTH_NOTE = "calls placed on a synthetic timeline (the trace has no timestamps)"
 
@@ -419,7 +418,6 @@ class ChromeWriter(Writer):
         cols = _PyColumns(t)
         kinds, pids, tids, cpus, comms = (cols[k] for k in ("kind", "pid", "tid", "cpu", "comm"))
         tss = cols["ts_ns"]
-        self._c = cols
         tracks_of = self._track_of
         for i in range(t.num_rows):
             kind = kinds[i]
@@ -664,25 +662,20 @@ class ChromeWriter(Writer):
         body = f',"args":{_dumps(args)}' if args else ""
         head = self._jnames.get((cat, name))
         if head is None:                 # names repeat: their JSON text is made once
-            head = f'{{"ph":"X","cat":"{cat}","name":{_dumps(name)},'
+            head = f'"ph":"X","cat":"{cat}","name":{_dumps(name)},'
             if len(self._jnames) < NAME_CACHE:
                 self._jnames[(cat, name)] = head
         track = self._track_text.get(key)
         if track is None:
             track = self._track_text[key] = f'"pid":{key[0]},"tid":{key[1]},'
         if self._grid is None and start >= self.base and dur >= 0:
-            # us() inline: the common case, once per call
+            # the common case, once per call: _ts / _dur (exact µs) without their calls
             q, r = divmod(start - self.base, 1000)
             dq, dr = divmod(dur, 1000)
-            s = f'{head}{track}"ts":{q}.{r:03d},"dur":{dq}.{dr:03d}{ln}{body}}}'
+            times = f'"ts":{q}.{r:03d},"dur":{dq}.{dr:03d}'
         else:
-            s = f'{head}{track}"ts":{self._ts(start)},"dur":{self._dur(start, dur)}{ln}{body}}}'
-        if self._first:
-            self._first = False
-        else:
-            s = _SEP + s
-        self._f.write(s)
-        self._written += len(s)
+            times = f'"ts":{self._ts(start)},"dur":{self._dur(start, dur)}'
+        self._event(f"{head}{track}{times}{ln}{body}")
 
     def _instant(self, key, tr, c, i, kind):
         ts = c["ts_ns"][i]
