@@ -218,10 +218,26 @@ class DistinctLines:
         """Indices of the lines whose text no rule took."""
         return np.flatnonzero(self.free[self.idx])
 
+    def match(self, rx: str):
+        """(mask over the lines, Cols over the matching ones) of one regex with groups,
+        matched once per distinct text still free; a field is copied out to the lines only
+        when it is read."""
+        avail = np.flatnonzero(self.free)
+        sub = self.texts if len(avail) == len(self.texts) else self.texts.take(pa.array(avail))
+        if len(sub) == 0:
+            return np.zeros(len(self.idx), bool), Cols(0)
+        st = extract(sub, rx)
+        ok = np.asarray(st.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        pos = np.full(len(self.texts), -1, np.int64)
+        pos[avail[ok]] = np.flatnonzero(ok)
+        at = pos[self.idx]
+        mask = at >= 0
+        return mask, Cols(int(mask.sum()), src=_struct_cols(st), keep=pa.array(at[mask]))
+
 
 class Reader:
     """Base for line-oriented readers. Subclasses set ``format``, ``grammar`` and implement
-    ``is_applicable`` and ``process``."""
+    ``is_applicable`` and ``parse`` (and ``stitch`` where state spans chunks)."""
 
     format = ""
     grammar = ""
@@ -271,7 +287,9 @@ class Reader:
     # Chunks parsed at once, in threads (most of a parse is Arrow and RE2, which release the
     # GIL): two for a reader whose parse is most of the work. Real perf script (197 MB) on 2
     # cores: 4 MB, 1 thread → folded 3.4 s, Chrome export peak 307 MB; 3 MB, 2 threads → 3.0 s,
-    # 308 MB; 2 MB, 2 threads → 3.15 s, 281 MB (the peak must stay under 300 MB).
+    # 308 MB; 2 MB, 2 threads → 3.15 s, 281 MB (the peak must stay under 300 MB). Real
+    # function_graph (500 MB → Parquet), where nesting and row order keep a chunk's records
+    # alive: 2 MB chunks peak at 236 MB (12.7 s), 4 MB ones at 330 MB (12.5 s).
     CHUNK_BYTES = 2 << 20
     PARSE_THREADS = 2
 
@@ -325,17 +343,7 @@ class Reader:
         """``fast`` over the distinct texts of ``dl`` still free: (mask over the chunk's
         lines, Cols over the matching lines). Takes nothing (``dl.take`` does)."""
         rx = self.g.regex(rule, tuple(opaque), True, tuple(capture), (), tuple(self.NOCAPTURE))
-        avail = np.flatnonzero(dl.free)
-        sub = dl.texts if len(avail) == len(dl.texts) else dl.texts.take(pa.array(avail))
-        if len(sub) == 0:
-            return np.zeros(len(dl.idx), bool), Cols(0)
-        st = extract(sub, rx)
-        ok = np.asarray(st.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        pos = np.full(len(dl.texts), -1, np.int64)
-        pos[avail[ok]] = np.flatnonzero(ok)
-        at = pos[dl.idx]
-        mask = at >= 0
-        return mask, Cols(int(mask.sum()), src=_struct_cols(st), keep=pa.array(at[mask]))
+        return dl.match(rx)
 
     def stage(self, mask: np.ndarray, cols: "Cols", text: pa.Array, rule: str,
               capture: tuple = ()):
@@ -585,12 +593,7 @@ def _match_rx(lines: pa.Array, rx: str, dedup: bool):
         ok = np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool)
         return ok, Cols(int(ok.sum()))
     if dedup:
-        enc = lines.dictionary_encode()
-        st = extract(enc.dictionary, rx)
-        dvalid = np.asarray(st.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
-        mask = dvalid[idx]
-        return mask, Cols(int(mask.sum()), src=_struct_cols(st), keep=pa.array(idx[mask]))
+        return DistinctLines(lines).match(rx)
     st = extract(lines, rx)
     valid = st.is_valid()
     mask = np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)

@@ -37,10 +37,6 @@ class RecordReader(Reader):
     DEDUP_RULES: tuple = ()         # rules whose lines repeat verbatim: match distinct ones once
     graph_event = "call"            # the event name of the calls nested here
     EXACT_FROM_TIMESTAMPS = False   # durations from exit - entry timestamps where both exist
-    # call records hold little repetition to share, and nesting and row order keep a
-    # chunk's records alive: 2 MB chunks keep the peak ~90 MB lower than 4 MB at the same
-    # speed (500 MB of real function_graph → Parquet: 236 MB, 12.7 s vs 330 MB, 12.5 s)
-    CHUNK_BYTES = 2 << 20
     # the nesting in stitch() is the longer step: a second parse thread only holds memory
     PARSE_THREADS = 1
 
