@@ -8,6 +8,7 @@ from typing import Callable, Iterator
 import pyarrow as pa
 
 from . import readers
+from .errors import UsageError
 from .schema import SCHEMA
 from .readers.order import InputOrder
 from .readers.pipeline import jobs_for, parsed_chunks
@@ -255,7 +256,7 @@ def report(source, format: str | None = None, per_thread: bool = False, filters=
     if key not in df.columns and sort == "total" and "calls" in df.columns:
         key = "calls"       # the default for inputs without durations (function tracer)
     if key not in df.columns:
-        raise ValueError(f"cannot sort by {sort!r} here (columns: {', '.join(df.columns)})")
+        raise UsageError(f"cannot sort by {sort!r} here (columns: {', '.join(df.columns)})")
     if key == "function":
         df = df.sort_values(["function"], kind="stable")
     else:

@@ -24,3 +24,9 @@ class OutputError(Exception):
 
     def __reduce__(self):
         return (OutputError, (self.path, self.message))
+
+
+class UsageError(ValueError):
+    """A bad option or option value (exit status 2 on the command line). Our own errors about
+    what the user asked for are this type; any other ValueError (from Arrow, numpy …) is an
+    internal error, never reported as a usage error."""

@@ -12,6 +12,7 @@ READERS = {
     "trace-cmd": "tracefold.readers.trace_cmd:TraceCmdReader",
     "uftrace": "tracefold.readers.uftrace:UftraceReader",
     "perf-script": "tracefold.readers.perf_script:PerfScriptReader",
+    "folded": "tracefold.readers.folded:FoldedReader",
 }
 
 # output formats: name -> ("module:class", output suffixes that select it)

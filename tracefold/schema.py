@@ -95,6 +95,9 @@ def repeat(value: str, n: int, type=STRING) -> pa.Array:
     return choose(np.zeros(n, np.int8), [value], type)
 
 
+# fields key of a differential folded line's base count (readers/folded.py); its weight is
+# the new count
+BASE_WEIGHT = "base_weight"
 FORMAT_T = pa.dictionary(pa.int8(), pa.string())      # format, kind and status columns
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..errors import UsageError
 from .callgraph import CallGraphBuilder
 from ..schema import OFF_CPU_PREFIX
 from .folded import FoldOptions, Folder
@@ -189,7 +190,7 @@ def compare(base: list[Profile], new: list[Profile], level: str = "function",
     for some figure, and for time figures a change of at least ``min_delta_ns``)."""
     sources = {p.source for p in base + new}
     if len(sources) > 1:
-        raise ValueError("cannot compare traced calls with stack samples "
+        raise UsageError("cannot compare traced calls with stack samples "
                          f"({', '.join(p.path + ': ' + p.source for p in base + new)})")
     source = sources.pop()
     metrics = CALL_METRICS if source == "calls" else STACK_METRICS
@@ -267,7 +268,7 @@ def sort_rows(df: pd.DataFrame, sort: str = "impact") -> pd.DataFrame:
          "self": "self_ns" if src == "calls" else "self_weight",
          "calls": "calls" if src == "calls" else "samples"}.get(sort)
     if m is not None and f"delta_{m}" not in df.columns:
-        raise ValueError(f"--sort {sort}: not available for this table")
+        raise UsageError(f"--sort {sort}: not available for this table")
     attrs = dict(df.attrs)
     if sort == "name":
         out = df.sort_values(name_col, kind="stable")
@@ -279,7 +280,7 @@ def sort_rows(df: pd.DataFrame, sort: str = "impact") -> pd.DataFrame:
         out = df.assign(_k=df[f"delta_{m}"].abs()).sort_values(
             ["_k", name_col], ascending=[False, True], kind="stable").drop(columns="_k")
     else:
-        raise ValueError(f"--sort: impact, total, self, calls, rel or name, not {sort!r}")
+        raise UsageError(f"--sort: impact, total, self, calls, rel or name, not {sort!r}")
     out = out.reset_index(drop=True)
     out.attrs.update(attrs)
     return out

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import UsageError
 from ..schema import CALL, is_off_cpu, kind_is
 
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "": None}
@@ -27,7 +28,7 @@ def parse_duration(text: str, default_unit: str = "ns") -> int:
     """'1.5ms' → 1500000 (ns); a bare number is in ``default_unit``."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s)?\s*", text)
     if not m:
-        raise ValueError(f"not a duration: {text!r} (e.g. 250us, 1.5ms, 2s)")
+        raise UsageError(f"not a duration: {text!r} (e.g. 250us, 1.5ms, 2s)")
     unit = _UNITS[m.group(2) or default_unit]
     num = m.group(1)
     ip, _, fp = num.partition(".")
@@ -40,7 +41,7 @@ def parse_time_range(text: str) -> tuple[int | None, int | None]:
     """'START..END' with times as printed in the trace (seconds by default, or with a unit);
     either side may be empty."""
     if ".." not in text:
-        raise ValueError(f"--time wants START..END (e.g. 52.3..52.9 or 100ms..), not {text!r}")
+        raise UsageError(f"--time wants START..END (e.g. 52.3..52.9 or 100ms..), not {text!r}")
     a, b = text.split("..", 1)
     return (parse_duration(a, "s") if a.strip() else None,
             parse_duration(b, "s") if b.strip() else None)
@@ -50,7 +51,7 @@ def _ints(text):
     try:
         return [int(x) for x in str(text).split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"expected a number or a comma-separated list of numbers: {text!r}") \
+        raise UsageError(f"expected a number or a comma-separated list of numbers: {text!r}") \
             from None
 
 

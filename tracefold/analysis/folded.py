@@ -19,7 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import CALL, SAMPLE, has_stack, kind_is
+from ..errors import UsageError
+from ..schema import BASE_WEIGHT, CALL, SAMPLE, has_stack, kind_is
 
 
 @dataclass
@@ -42,9 +43,9 @@ class FoldOptions:
         if self.all:
             self.kernel = self.jit = True
         if self.weight not in ("auto", "self-ns", "calls"):
-            raise ValueError(f"--weight must be self-ns or calls, not {self.weight!r}")
+            raise UsageError(f"--weight must be self-ns or calls, not {self.weight!r}")
         if self.source not in ("auto", "calls", "stacks"):
-            raise ValueError(f"--source must be calls or stacks, not {self.source!r}")
+            raise UsageError(f"--source must be calls or stacks, not {self.source!r}")
 
 
 # ---------------------------------------------------------------------- perf frame tidying
@@ -114,6 +115,32 @@ def root_labels(t: pa.Table, o: FoldOptions, default_comm: bool) -> pa.Array | N
 
 
 _ADDR = re.compile(r"^0x[0-9a-f]+$")
+NO_ROOT = "\x00"       # root label of a row whose stack needs no task frame (folded input)
+
+
+def base_side(t: pa.Table) -> pa.Table | None:
+    """The rows of a differential folded input that have a base count, weighted by it; None
+    when ``t`` has none (see readers/folded.py)."""
+    f = t.column("fields")
+    if f.null_count == len(t):
+        return None
+    base = pc.map_lookup(f, BASE_WEIGHT, "first")
+    has = pc.is_valid(base)
+    if not pc.any(has).as_py():
+        return None
+    t = t.filter(has)
+    return t.set_column(t.schema.get_field_index("weight"), "weight",
+                        pc.cast(base.filter(has), pa.int64()))
+
+
+def two_column(base_lines, new_lines):
+    """Differential folded lines "stack base new" (sorted) from the two sides' lines."""
+    sides: dict = {}
+    for k, lines in enumerate((base_lines, new_lines)):
+        for ln in lines:
+            stack, _, w = ln.rpartition(" ")
+            sides.setdefault(stack, [0, 0])[k] += int(w)
+    return [f"{s} {b} {n}" for s, (b, n) in sorted(sides.items())]
 
 
 def with_traced_leaf(t: pa.Table) -> pa.Table:
@@ -185,6 +212,7 @@ class Folder:
         self._event_defaulted = False
         self._calls = _CallCollector(self.o) if self.o.flamechart else _PathFolder(self.o)
         self._last = None
+        self._periods = False                   # perf samples weighed by their period
         self.mode = None
 
     def finish(self, input_lines: int | None):
@@ -250,6 +278,10 @@ class Folder:
         roots = root_labels(t, o, default_comm=True)
         if o.perl_quirks and self._perl_roots is not None:
             roots = pc.if_else(pc.is_valid(self._perl_roots), self._perl_roots, roots)
+        folded = pc.fill_null(pc.equal(t.column("format").cast(pa.string()), "folded"), False)
+        if pc.any(folded).as_py():
+            # folded input: its stacks are whole already (a task frame, if any, is in them)
+            roots = pc.if_else(folded, NO_ROOT, roots)
         java = pc.equal(roots, "java").to_numpy(zero_copy_only=False)
         perf_np = perf.to_numpy(zero_copy_only=False)
         stack = t.column("stack").combine_chunks()
@@ -282,6 +314,8 @@ class Folder:
             w = np.ones(n, np.int64)
         else:
             w = pc.fill_null(t.column("weight"), 1).to_numpy().astype(np.int64)
+            if not self._periods and (w[perf_np] != 1).any():
+                self._periods = True
         # the last perf sample seen and the line its block ends on (see finish)
         last = n - 1
         if perf_np[last]:
@@ -322,7 +356,9 @@ class Folder:
     def _make_stack_text(self, key: bytes) -> str:
         ids = np.frombuffer(key, "<i4").tolist()
         frags = self._frag_text
-        return ";".join([self._root_text[ids[0]], *(frags[i] for i in ids[1:] if frags[i])])
+        root = self._root_text[ids[0]]
+        return ";".join([*((root,) if root != NO_ROOT else ()),
+                         *(frags[i] for i in ids[1:] if frags[i])])
 
     _perl_roots = None
 
@@ -394,6 +430,17 @@ class Folder:
         return np.asarray(m, np.int32)[ix]
 
     # ------------------------------------------------------------------ output
+    def unit(self) -> str:
+        """What the weights count (after iter_lines): ns of self time or calls for call
+        trees; for samples, their number, or what perf's period counts (cpu-clock and
+        task-clock: ns; other events: the event, e.g. cycles)."""
+        if self.mode == "calls":
+            return "calls" if self.o.weight == "calls" else "ns"
+        if not self._periods:
+            return "samples"
+        ev = (self._event or "").split(":")[0]
+        return "ns" if ev in ("cpu-clock", "task-clock") else (ev or "events")
+
     def lines(self) -> list[str]:
         return list(self.iter_lines())
 

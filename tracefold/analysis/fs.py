@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from ..errors import UsageError
 from ..schema import CALL, has_stack, kind_is
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "rules" / "fs_layers.toml"
@@ -42,7 +43,7 @@ _MODULE = re.compile(r"^(.*?)\s+\[([\w.-]+)\]$")
 
 OPEN_PRUNE = 4096   # open calls kept before those already ended are dropped (memory bound)
 
-class RulesError(ValueError):
+class RulesError(UsageError):
     pass
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import UsageError
 from ..registry import WRITERS as _REGISTRY, load
 
 
@@ -15,7 +16,7 @@ def format_for(output: str, to: str | None = None) -> str:
     """The writer name for ``--to`` or, without it, for the output's extension."""
     if to:
         if to not in _REGISTRY:
-            raise ValueError(f"unknown output format {to!r} (known: {', '.join(formats())})")
+            raise UsageError(f"unknown output format {to!r} (known: {', '.join(formats())})")
         return to
     if output == "-":
         return "parquet"
@@ -24,7 +25,7 @@ def format_for(output: str, to: str | None = None) -> str:
         for name, (_, exts) in _REGISTRY.items():
             if ext in exts:
                 return name
-    raise ValueError(f"cannot tell the output format from {output!r}; use --to "
+    raise UsageError(f"cannot tell the output format from {output!r}; use --to "
                      f"({', '.join(formats())})")
 
 

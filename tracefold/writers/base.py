@@ -8,20 +8,45 @@ from __future__ import annotations
 import io
 import sys
 from collections import Counter
+from dataclasses import dataclass, fields
 
 import pyarrow as pa
 
+from ..errors import UsageError
 from .atomic import AtomicFile, OutputError
+
+
+@dataclass
+class NoOptions:
+    """The options of a writer that takes none."""
+
+
+def flag(field: str) -> str:
+    """The command-line flag of an option field."""
+    return "--" + field.replace("_", "-")
+
+
+def make_options(cls, fmt: str, given: dict):
+    """``cls(**given)``, refusing by name the options that ``fmt`` does not take (an option
+    that does not apply is an error, never silently dropped)."""
+    names = [f.name for f in fields(cls)]
+    bad = [k for k in given if k not in names]
+    if bad:
+        takes = ", ".join(flag(n) for n in names) or "no options"
+        raise UsageError(f"{', '.join(flag(k) for k in bad)}: not an option of {fmt} output "
+                         f"({fmt} takes {takes})")
+    return cls(**given)
 
 
 class Writer:
     name = ""                   # --to value
     binary = False
     description = ""
+    Options = NoOptions         # the writer's options: a dataclass with documented defaults
 
     def __init__(self, target, **options):
         self.target = str(target)
-        self.options = options
+        self.o = make_options(self.Options, self.name, options)
         self.info: dict = {}
         self.notes: Counter = Counter()     # repairs / filters worth telling the user
         self._atomic = AtomicFile(target)

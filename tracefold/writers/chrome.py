@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import UsageError
 from ..schema import CALL, MARKER, NO_ENTRY, SAMPLE, SCHEMA, kind_is
 from .base import Writer
 
@@ -86,7 +87,7 @@ def parse_size(text) -> int:
         return text
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*", str(text).lower())
     if not m:
-        raise ValueError(f"not a size: {text!r} (e.g. 200MB)")
+        raise UsageError(f"not a size: {text!r} (e.g. 200MB)")
     return int(float(m.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[m.group(2)])
 
 
@@ -232,17 +233,26 @@ class _Track:
         self.cap = None
 
 
+@dataclass
+class ChromeOptions:
+    absolute_ts: bool = False       # keep the trace's own timestamps (default: rebased to 0)
+    split: str | int | None = None  # cut into files of about this size ("200MB"), or None
+
+    def __post_init__(self):
+        self.split_bytes = parse_size(self.split) if self.split else None
+
+
 class ChromeWriter(Writer):
     name = "chrome"
+    Options = ChromeOptions
     timeline = True      # --on-cpu drops off-CPU slices but keeps wall-clock call durations
     description = "Chrome trace JSON (Perfetto UI, chrome://tracing, speedscope)"
 
     def begin(self):
         self._jnames = {}           # (cat, name) -> the JSON text of an X event up to "pid"
         self._track_text = {}       # track key -> '"pid":P,"tid":T,'
-        self.absolute = bool(self.options.get("absolute_ts"))
-        split = self.options.get("split")
-        self.split = parse_size(split) if split else None
+        self.absolute = self.o.absolute_ts
+        self.split = self.o.split_bytes
         # the rows wait for pass 2 in an Arrow IPC stream (LZ4 frames: about a quarter of the
         # CPU time of a Parquet spool)
         self._spool = tempfile.NamedTemporaryFile(prefix="tracefold-chrome-", suffix=".arrow")

@@ -1,6 +1,8 @@
 """Call graphs: GraphML (networkx) and Graphviz DOT, built with analysis.callgraph."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 
 from ..analysis.callgraph import CallGraphBuilder
@@ -18,9 +20,16 @@ def _node_id(key) -> str:
     return " / ".join(key) if isinstance(key, tuple) else str(key)
 
 
+@dataclass
+class GraphOptions:
+    per_thread: bool = False        # a node per thread and function (default: threads merged)
+
+
 class _GraphWriter(Writer):
+    Options = GraphOptions
+
     def begin(self):
-        self.builder = CallGraphBuilder(per_thread=bool(self.options.get("per_thread")))
+        self.builder = CallGraphBuilder(per_thread=self.o.per_thread)
 
     def write(self, table: pa.Table):
         self.builder.add(table)

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import html
+from dataclasses import dataclass
 
+from ..analysis.folded import FoldOptions
+from ..errors import UsageError
 from .folded import FoldedWriter
 
 WIDTH = 1200
 FRAME_H = 16
 FONT = 12
-CHAR_W = 0.59 * FONT        # Verdana-ish average glyph width
-PAD_TOP = 52
-PAD_BOTTOM = 36
+CHAR_W = 0.59               # Verdana-ish average glyph width, per unit of font size
 PAD_X = 10
 
 KIND_SUFFIX = {"_[k]": "kernel", "_[j]": "jit", "_[i]": "inlined"}
@@ -30,6 +31,49 @@ FS_COLORS = {"syscall": "#a6cee3", "vfs": "#1f78b4", "security": "#b2df8a", "pat
              "pagecache": "#fb9a99", "block": "#fdbf6f", "driver": "#ff7f00",
              "irq": "#6a3d9a", "sched": "#b15928", "other": "#cab2d6", "unknown": "#dddddd",
              "fs": "#e31a1c"}
+# flamegraph.pl's palettes (--colors), plus auto (by frame kind) and fs (file-system layers)
+PALETTES = ("auto", "hot", "mem", "io", "wakeup", "chain", "java", "js", "perl", "red", "green",
+            "blue", "aqua", "yellow", "purple", "orange", "fs")
+
+
+@dataclass
+class SvgOptions(FoldOptions):
+    """flamegraph.pl's options, same names and meanings (its defaults, but ``colors``: auto
+    colours frames by kind — kernel, JIT, inlined — which hot does not)."""
+    title: str | None = None        # default: Flame Graph / Icicle Graph / Flame Chart
+    subtitle: str | None = None     # default: the input's name, format and unit
+    width: int = WIDTH              # image width, pixels
+    height: int = FRAME_H           # frame height, pixels
+    fontsize: float = FONT
+    minwidth: str | float = 0.1     # frames narrower are merged or left out: pixels, or "N%"
+    colors: str = "auto"            # a name of PALETTES
+    hash: bool = False              # colours from the name (tracefold always does: no random)
+    countname: str | None = None    # the unit of the counts (default: from the input)
+    reverse: bool = False           # stacks reversed: leaf first (merges the callers)
+    inverted: bool = False          # icicle graph: roots on top
+    negate: bool = False            # differential: red = shrank, blue = grew
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.colors not in PALETTES:
+            raise UsageError(f"--colors: one of {', '.join(PALETTES)}, not {self.colors!r}")
+        text = str(self.minwidth).strip()
+        try:
+            self.minwidth_value = float(text.rstrip("%"))
+        except ValueError:
+            raise UsageError(f"--minwidth: pixels or a percentage (0.1, 0.5%), not {text!r}") \
+                from None
+        self.minwidth_pct = text.endswith("%")
+        for name in ("width", "height", "fontsize"):
+            if not getattr(self, name) > 0:
+                raise UsageError(f"--{name} must be positive")
+        if self.minwidth_value < 0:
+            raise UsageError("--minwidth must not be negative")
+
+    def minwidth_px(self) -> float:
+        if self.minwidth_pct:
+            return (self.width - 2 * PAD_X) * self.minwidth_value / 100
+        return self.minwidth_value
 
 
 class Node:
@@ -46,8 +90,9 @@ class Node:
         self.order = []         # flame charts: children in time order
 
 
-def build_tree(lines, flamechart=False, diff=False):
-    """Folded lines ("a;b;c w" or "a;b;c base new") → a tree of Nodes (root = "all")."""
+def build_tree(lines, flamechart=False, diff=False, reverse=False):
+    """Folded lines ("a;b;c w" or "a;b;c base new") → a tree of Nodes (root = "all");
+    ``reverse``: each stack leaf first."""
     root = Node("all")
     for ln in lines:
         if diff:
@@ -57,6 +102,8 @@ def build_tree(lines, flamechart=False, diff=False):
             stack, _, w = ln.rpartition(" ")
             w, wb = int(w), 0
         frames = stack.split(";") if stack else []
+        if reverse:
+            frames.reverse()
         root.value += w
         root.base += wb
         node = root
@@ -76,6 +123,13 @@ def build_tree(lines, flamechart=False, diff=False):
             child.value += w
             child.base += wb
             node = child
+        if flamechart and frames and w:
+            # the line's own weight, in time order among the frame's callees
+            last = node.order[-1] if node.order else None
+            if last is None or last.name is not None:
+                last = Node(None)
+                node.order.append(last)
+            last.value += w
     return root
 
 
@@ -90,12 +144,58 @@ def _hash01(s: str, salt: str = "") -> float:
     return int(hashlib.md5((salt + s).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
+# flamegraph.pl's single-hue palettes: per channel (base, span, which of the two name hashes)
+_HUES = {
+    "hot": ((205, 50, 1), (0, 230, 0), (0, 55, 1)),
+    "mem": ((0, 0, 0), (190, 50, 1), (0, 210, 0)),
+    "io": ((80, 60, 0), (80, 60, 0), (190, 55, 1)),
+    "red": ((200, 55, 0), (50, 80, 0), (50, 80, 0)),
+    "green": ((50, 60, 0), (200, 55, 0), (50, 60, 0)),
+    "blue": ((80, 60, 0), (80, 60, 0), (205, 50, 0)),
+    "yellow": ((175, 55, 0), (175, 55, 0), (50, 20, 0)),
+    "purple": ((190, 65, 0), (80, 60, 0), (190, 65, 0)),
+    "aqua": ((50, 60, 0), (165, 55, 0), (165, 55, 0)),
+    "orange": ((190, 65, 0), (90, 65, 0), (0, 0, 0)),
+}
+
+
+def _hue(family, v):
+    return "rgb({},{},{})".format(*(base + int(span * v[k]) for base, span, k in _HUES[family]))
+
+
+def _family(name, kind, palette):
+    """The hue family of a frame under a palette that colours by what the frame is."""
+    if palette == "wakeup":
+        return "aqua"
+    if palette == "chain":
+        return "blue" if name == "--" else "aqua"
+    if kind == "kernel":
+        return "orange"
+    if kind == "jit":
+        return "green"
+    if kind == "inlined":
+        return "aqua"
+    if palette == "java" and ("/" in name or "." in name.split("(", 1)[0]):
+        return "green"                          # Java methods: package/Class.method
+    if palette in ("java", "perl") and "::" in name:
+        return "yellow"                         # C++ / Perl package names
+    if palette == "perl" and ".pl" in name:
+        return "green"
+    if palette == "js" and ("/" in name or ".js" in name):
+        return "green"
+    return "red" if palette in ("java", "js", "perl") else "hot"
+
+
 def color(name, kind, palette):
-    """Deterministic colours (a frame keeps its colour between graphs)."""
+    """Deterministic colours from the name (a frame keeps its colour between graphs)."""
     v1, v2 = _hash01(name), _hash01(name, "2")
     if palette == "fs":
         base = name.split()[0]
         return FS_COLORS.get(base, FS_COLORS["fs"])
+    if palette in _HUES:
+        return _hue(palette, (v1, v2))
+    if palette != "auto":
+        return _hue(_family(name, kind, palette), (v1, v2))
     if kind == "kernel":        # orange
         return f"rgb({200 + int(55 * v1)},{120 + int(60 * v2)},{40 + int(30 * v1)})"
     if kind == "jit":           # green
@@ -116,7 +216,8 @@ def diff_color(delta, scale):
 
 
 def layout(root, width, minwidth, flamechart=False):
-    """Frames as (depth, x, w, node) with narrow siblings merged; x and w in pixels."""
+    """Frames as (depth, x, w, node) with narrow siblings merged; x and w in pixels, laid out
+    as flamegraph.pl does (same frames at the same places where it draws them)."""
     frames = []
     scale = (width - 2 * PAD_X) / root.value if root.value else 0
     stack = [(root, 0, PAD_X)]
@@ -124,12 +225,22 @@ def layout(root, width, minwidth, flamechart=False):
         node, depth, x = stack.pop()
         w = node.value * scale
         frames.append((depth, x, w, node))
-        kids = node.order if flamechart else sorted(node.children.values(), key=lambda n: n.name)
-        cx = x
+        if flamechart:
+            kids = node.order
+            cx = x
+        else:
+            # a frame's own weight comes first, then its callees by name (as flamegraph.pl
+            # lays out its sorted lines: "a;b 5" sorts before "a;b;c 3")
+            kids = sorted(node.children.values(), key=lambda n: n.name)
+            cx = x + (node.value - sum(k.value for k in kids)) * scale
         narrow, nx = [], None
         for k in kids:
             kw = k.value * scale
-            if kw < minwidth:
+            if k.name is None:              # flame chart: the frame's own weight
+                if narrow:
+                    _flush_narrow(narrow, nx, depth + 1, scale, minwidth, frames)
+                    narrow, nx = [], None
+            elif kw < minwidth:
                 if nx is None:
                     nx = cx
                 narrow.append(k)
@@ -158,68 +269,88 @@ def _flush_narrow(narrow, x, depth, scale, minwidth, frames):
     frames.append((depth, x, total * scale, m))
 
 
-def render(lines, title="Flame Graph", subtitle="", inverted=False, flamechart=False,
-           minwidth=0.1, palette="auto", diff=False, unit="samples", width=WIDTH) -> str:
-    root = build_tree(lines, flamechart=flamechart, diff=diff)
-    frames = layout(root, width, minwidth, flamechart)
+def render(lines, o: SvgOptions | None = None, *, title=None, subtitle="", diff=False,
+           unit="samples", **fields) -> str:
+    """The SVG of folded ``lines`` ("stack w", or "stack base new" with ``diff``). ``o`` (or
+    SvgOptions ``fields``) as flamegraph.pl's options; its title / countname win over the
+    ``title`` / ``unit`` given here as defaults."""
+    o = o or SvgOptions(**fields)
+    unit = o.countname or unit
+    title = o.title or title or ("Flame Chart" if o.flamechart else
+                                 "Icicle Graph" if o.inverted else "Flame Graph")
+    if o.subtitle is not None:
+        subtitle = o.subtitle
+    width, fh, font = o.width, o.height, o.fontsize
+    pad_top, pad_bottom = round(font * 13 / 3), round(font * 3)
+    root = build_tree(lines, flamechart=o.flamechart, diff=diff, reverse=o.reverse)
+    frames = layout(root, width, o.minwidth_px(), o.flamechart)
     depth = max((d for d, *_ in frames), default=0) + 1
-    height = PAD_TOP + depth * FRAME_H + PAD_BOTTOM
+    height = pad_top + depth * fh + pad_bottom
     total = root.value or 1
     dscale = 0
     if diff:
         for _, _, _, n in frames:
             n.delta = n.value - n.base
         dscale = max((abs(n.delta) for _, _, _, n in frames if n is not root), default=0)
+    f2 = f"{font:g}"
     out = [f'<?xml version="1.0" standalone="no"?>\n'
            f'<svg version="1.1" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
            f'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
-           f'data-total="{total}" data-unit="{html.escape(unit)}" '
-           f'data-inverted="{int(inverted)}" data-diff="{int(diff)}">',
-           f"<style>{_CSS}</style>",
+           f'data-total="{total}" data-unit="{html.escape(unit)}" data-font="{f2}" '
+           f'data-inverted="{int(o.inverted)}" data-diff="{int(diff)}">',
+           f"<style>{_css(font)}</style>",
            f'<rect x="0" y="0" width="{width}" height="{height}" fill="#f8f8f8"/>',
-           f'<text id="title" x="{width / 2}" y="20" text-anchor="middle" '
-           f'font-size="17">{html.escape(title)}</text>',
-           f'<text id="subtitle" x="{width / 2}" y="38" text-anchor="middle" '
-           f'font-size="12" fill="#555">{html.escape(subtitle)}</text>',
-           f'<text id="unzoom" class="hide" x="{PAD_X}" y="20">Reset Zoom</text>',
-           f'<text id="search" x="{width - PAD_X}" y="20" text-anchor="end">Search</text>',
-           f'<text id="matched" x="{width - PAD_X}" y="{height - 12}" text-anchor="end"></text>',
-           f'<text id="details" x="{PAD_X}" y="{height - 12}"> </text>',
+           f'<text id="title" x="{width / 2}" y="{font * 5 / 3:g}" text-anchor="middle" '
+           f'font-size="{font + 5:g}">{html.escape(title)}</text>',
+           f'<text id="subtitle" x="{width / 2}" y="{font * 19 / 6:g}" text-anchor="middle" '
+           f'font-size="{f2}" fill="#555">{html.escape(subtitle)}</text>',
+           f'<text id="unzoom" class="hide" x="{PAD_X}" y="{font * 5 / 3:g}">Reset Zoom</text>',
+           f'<text id="search" x="{width - PAD_X}" y="{font * 5 / 3:g}" '
+           f'text-anchor="end">Search</text>',
+           f'<text id="matched" x="{width - PAD_X}" y="{height - font:g}" '
+           f'text-anchor="end"></text>',
+           f'<text id="details" x="{PAD_X}" y="{height - font:g}"> </text>',
            '<g id="frames">']
+    sign = -1 if o.negate else 1
     for d, x, w, n in frames:
         name, kind = _split_kind(n.name)
         if n is root:
             name, kind = "all", "user"
-        y = (PAD_TOP + d * FRAME_H) if inverted else (height - PAD_BOTTOM - (d + 1) * FRAME_H)
+        y = (pad_top + d * fh) if o.inverted else (height - pad_bottom - (d + 1) * fh)
         pct = 100.0 * n.value / total
         if diff:
-            fill = diff_color(n.delta, dscale)
+            fill = diff_color(sign * n.delta, dscale)
             tip = (f"{name} ({n.value:,} {unit}, {pct:.2f}%; base {n.base:,}, "
                    f"change {n.delta:+,})")
         else:
-            pal = palette if palette != "auto" else "hot"
+            pal = "hot" if o.colors == "auto" and n is root else o.colors
             fill = "rgb(250,250,250)" if n.merged else color(name, kind, pal)
             tip = f"{name} ({n.value:,} {unit}, {pct:.2f}%)"
             if kind != "user":
                 tip += f" [{kind}]"
-        label = _fit(name, w)
+        label = _fit(name, w, font)
         out.append(f'<g class="f" data-d="{d}" data-x="{x:.2f}" data-w="{w:.2f}" '
                    f'data-v="{n.value}" data-n="{html.escape(name, quote=True)}">'
                    f"<title>{html.escape(tip)}</title>"
-                   f'<rect x="{x:.2f}" y="{y}" width="{max(w, 0.0):.2f}" height="{FRAME_H - 1}" '
+                   f'<rect x="{x:.2f}" y="{y}" width="{max(w, 0.0):.2f}" height="{fh - 1}" '
                    f'fill="{fill}" rx="2" ry="2"/>'
-                   f'<text x="{x + 3:.2f}" y="{y + FRAME_H - 4.5}">{html.escape(label)}</text></g>')
+                   f'<text x="{x + 3:.2f}" y="{y + fh - (fh - font) / 2 - 2.5:g}">'
+                   f'{html.escape(label)}</text></g>')
     out.append("</g>")
     out.append(f"<script><![CDATA[{_JS}]]></script>")
     out.append("</svg>\n")
     return "\n".join(out)
 
 
-def _fit(name, w):
-    n = int((w - 6) / CHAR_W)
+def _fit(name, w, font=FONT):
+    n = int((w - 6) / (CHAR_W * font))
     if n < 3:
         return ""
     return name if len(name) <= n else name[: n - 2] + ".."
+
+
+def _css(font):
+    return _CSS.replace("12px", f"{font:g}px").replace("17px", f"{font + 5:g}px")
 
 
 _CSS = """
@@ -235,7 +366,8 @@ g.f.dim rect { opacity: 0.35; }
 _JS = r"""
 (function () {
   var svg = document.documentElement;
-  var W = +svg.getAttribute('width'), PAD = 10, CHAR = 0.59 * 12;
+  var W = +svg.getAttribute('width'), PAD = 10,
+      CHAR = 0.59 * +(svg.getAttribute('data-font') || 12);
   var total = +svg.getAttribute('data-total'), unit = svg.getAttribute('data-unit');
   var frames = Array.prototype.slice.call(document.querySelectorAll('g.f'));
   var details = document.getElementById('details'), matched = document.getElementById('matched');
@@ -318,27 +450,24 @@ _JS = r"""
 class SvgWriter(FoldedWriter):
     name = "svg"
     description = "interactive SVG flame graph (zoom, search, tooltips)"
+    Options = SvgOptions
 
     def fold_options(self):
         # frame kinds for the palette: annotate kernel / JIT frames (the colour shows it; the
         # tooltip names the kind)
-        o = super().fold_options()
+        o = FoldOptions(**{k: getattr(self.o, k) for k in FoldOptions.__dataclass_fields__})
         o.kernel = o.jit = True
         return o
 
     def end(self):
         lines = self.folded_lines()
-        unit = "ns" if self.folder.mode == "calls" and self.options.get("weight") != "calls" \
-            else ("calls" if self.options.get("weight") == "calls" else "samples")
-        src = self.info.get("source") or ""
-        title = self.options.get("title") or ("Flame Chart" if self.options.get("flamechart")
-                                              else ("Icicle Graph" if self.options.get("inverted")
-                                                    else "Flame Graph"))
-        subtitle = f"{src.rsplit('/', 1)[-1]} — {self.info.get('format', '')}, weight: {unit}"
-        svg = render(lines, title=title, subtitle=subtitle,
-                     inverted=bool(self.options.get("inverted")),
-                     flamechart=bool(self.options.get("flamechart")),
-                     minwidth=float(self.options.get("minwidth") or 0.1),
-                     palette=self.options.get("palette") or "auto", unit=unit)
+        unit = self.folder.unit()
+        src = (self.info.get("source") or "").rsplit("/", 1)[-1]
+        diff = self.base is not None
+        subtitle = f"{src} — {self.info.get('format', '')}, weight: {unit}"
+        if diff:
+            subtitle += "; width = new, red = grew, blue = shrank"
+        svg = render(lines, self.o, subtitle=subtitle, unit=unit, diff=diff,
+                     title="Differential Flame Graph" if diff else None)
         with self.open_text() as f:
             f.write(svg)
