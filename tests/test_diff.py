@@ -91,8 +91,11 @@ def test_self_diff_is_no_change_and_swap_flips_signs(rec):
     same = tracefold.diff(rec["a"], rec["a"])
     assert (same.status == "same").all()
     assert not same.filter(like="delta_").to_numpy().any()
-    p = run_cli("diff", rec["a"], rec["a"])
+    p = run_cli("diff", rec["a"], rec["a"], "--format", "table")
     assert p.returncode == 0 and b"no change" in p.stdout
+    p = run_cli("diff", rec["a"], rec["a"])         # not a terminal: TSV, the note on stderr
+    assert p.returncode == 0 and p.stdout.startswith(b"function\t") and \
+        p.stdout.count(b"\n") == 1 and b"no change" in p.stderr
     ab = tracefold.diff(rec["a"], rec["b"], sort="name").set_index("function")
     ba = tracefold.diff(rec["b"], rec["a"], sort="name").set_index("function")
     for m in ("calls", "total_ns", "self_ns"):
@@ -201,10 +204,12 @@ def test_same_program_is_rarely_flagged(profiles):
 
 def test_several_runs_command_says_when_nothing_is_significant():
     base, again, double = BASE[:3], BASE[3:6], X2
-    p = run_cli("diff", "--base", *base, "--new", *again)
+    p = run_cli("diff", "--base", *base, "--new", *again, "--format", "table")
     assert p.returncode == 0, p.stderr
     out = p.stdout.decode()
     assert "no significant change" in out and "closest" in out and "save" in out
+    p = run_cli("diff", "--base", *base, "--new", *again)
+    assert b"no significant change" in p.stderr and b"closest" in p.stdout.split(b"\n")[0]
     p = run_cli("diff", "--base", *base, "--new", *again, "--json")
     rows = [json.loads(x) for x in p.stdout.decode().splitlines()]
     assert 1 <= len(rows) <= 5 and all(r["closest"] and not r["significant"] for r in rows)
@@ -214,7 +219,7 @@ def test_several_runs_command_says_when_nothing_is_significant():
     rows = [json.loads(x) for x in p.stdout.decode().splitlines()]
     assert "compute" in {r["function"] for r in rows} and all(r["significant"] for r in rows)
     assert not any("closest" in r for r in rows)
-    p = run_cli("diff", "--base", *base, "--new", *double)
+    p = run_cli("diff", "--base", *base, "--new", *double, "--format", "table")
     assert p.returncode == 0 and b"compute" in p.stdout and b"no significant" not in p.stdout
 
 

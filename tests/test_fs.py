@@ -174,8 +174,12 @@ def test_outputs(tmp_path):
     assert isinstance(d["unknown_functions"], dict)
     p = run_cli("fs", src)
     assert p.returncode == 0 and b"openat" in p.stdout and b"ext4" in p.stdout
-    p = run_cli("fs", FS / "vm-perf-io.txt.gz")
+    p = run_cli("fs", FS / "vm-perf-io.txt.gz", "--format", "table")
     assert b"stack samples" in p.stdout and b"weight" in p.stdout
+    p = run_cli("fs", FS / "vm-perf-io.txt.gz")        # not a terminal: TSV
+    head, *rows = p.stdout.decode().splitlines()
+    assert head.startswith("syscall\tcount\ttotal") and rows and \
+        all(len(r.split("\t")) == len(head.split("\t")) for r in rows)
     p = run_cli("fs", FS / "vm-perf-io.txt.gz", "-o", tmp_path / "x.json")
     assert p.returncode == 2 and b"needs traced calls" in p.stderr
 

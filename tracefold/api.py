@@ -8,7 +8,6 @@ from typing import Callable, Iterator
 import pyarrow as pa
 
 from . import readers
-from .errors import UsageError
 from .schema import SCHEMA
 from .readers.order import InputOrder
 from .readers.pipeline import jobs_for, parsed_chunks
@@ -133,7 +132,7 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
     chrome, …), streaming and atomically. ``filters`` is an analysis.filters.Filters;
     ``options`` go to the writer. An output that is the input file itself is refused unless
     ``force`` (the input is read whole before the new file replaces it). Returns the info dict,
-    with the writer's ``notes``."""
+    with the writer's ``notes`` and ``rows_written`` (the rows the filters left)."""
     from . import writers
     from .analysis.filters import RowFilter
     if not force:
@@ -142,13 +141,15 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
     rf = RowFilter(filters, wall=getattr(W, "timeline", False)) \
         if filters is not None and filters.active() else None
     res = ReadResult("?", {})
+    written = 0
     with W(output, **options) as w:
         for t in iter_tables(path, format, progress=progress, result=res):
             if rf is not None:
                 t = rf(t)
             if t.num_rows:
                 w.write(t)
-        out = {"path": str(path), "format": res.format}
+                written += t.num_rows
+        out = {"path": str(path), "format": res.format, "rows_written": written}
         out.update(res.stats)
         w.set_info({"format": res.format, "source": res.source or str(path), "stats": res.stats})
     out["notes"] = dict(w.notes)
@@ -230,39 +231,31 @@ def callgraph(source, format: str | None = None, per_thread: bool = False, filte
     return b.graph()
 
 
-REPORT_SORT = {"total": "total_ns", "self": "self_ns", "calls": "calls", "avg": "avg_ns",
-               "min": "min_ns", "max": "max_ns", "weight": "weight", "samples": "samples",
-               "name": "function"}
-
-
 def report(source, format: str | None = None, per_thread: bool = False, filters=None,
-           sort: str = "total"):
-    """Per-function table like ``uftrace report``: calls, total, self, avg, min, max (ns) for
-    traced calls; weight (inclusive), self_weight and samples for stack samples. A recursive
-    function's total counts its outermost calls only; avg is the mean duration of its calls.
-    Returns a pandas DataFrame sorted by ``sort`` (descending; name ascending)."""
-    import pandas as pd
-    from .analysis.callgraph import CallGraphBuilder
-    b = CallGraphBuilder(per_thread)
-    for t in _filtered(source, format, filters):
-        b.add(t)
-    rows, source = b.report()
-    df = pd.DataFrame(rows)
-    if df.empty:
-        return df
-    key = REPORT_SORT.get(sort, sort)
-    if source == "stacks":
-        key = {"total_ns": "weight", "self_ns": "self_weight", "calls": "samples"}.get(key, key)
-    if key not in df.columns and sort == "total" and "calls" in df.columns:
-        key = "calls"       # the default for inputs without durations (function tracer)
-    if key not in df.columns:
-        raise UsageError(f"cannot sort by {sort!r} here (columns: {', '.join(df.columns)})")
-    if key == "function":
-        df = df.sort_values(["function"], kind="stable")
+           sort: str = "total", threshold: float | None = None):
+    """Per-function table like ``uftrace report``: calls, total, self, avg, min, max (ns) and
+    total% / self% for traced calls; weight (inclusive), self_weight, samples and their
+    shares for stack samples. A recursive function's total counts its outermost calls only;
+    avg is the mean duration of its calls. ``sort``: keys separated by commas (``self,calls``;
+    figures descending, names ascending). Keys naming sample attributes (``comm,dso,sym``)
+    group the samples as ``perf report`` does (overhead = share of the weight). ``threshold``:
+    leave out rows whose share (of the first sort key) is below that percent. Returns a
+    pandas DataFrame (``attrs["source"]``: calls, stacks, entries or sample groups)."""
+    from .analysis import report as R
+    keys = R.parse_keys(sort)
+    if R.is_grouping(keys):
+        g = R.SampleGroups(keys)
+        for t in _filtered(source, format, filters):
+            g.add(t)
+        df = g.table(keys)
     else:
-        df = df.sort_values([key, "function"], ascending=[False, True], kind="stable")
-    df.attrs["source"] = source
-    return df.reset_index(drop=True)
+        from .analysis.callgraph import CallGraphBuilder
+        b = CallGraphBuilder(per_thread)
+        for t in _filtered(source, format, filters):
+            b.add(t)
+        rows, src = b.report()
+        df = R.function_table(rows, src, keys)
+    return R.threshold(df, threshold, keys)
 
 
 def profile(source, format: str | None = None, group=None, filters=None,

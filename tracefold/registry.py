@@ -15,14 +15,28 @@ READERS = {
     "folded": "tracefold.readers.folded:FoldedReader",
 }
 
-# output formats: name -> ("module:class", output suffixes that select it)
+# writers of the event table: name -> "module:class"
 WRITERS = {
-    "parquet": ("tracefold.writers.parquet:ParquetWriter", (".parquet",)),
-    "folded": ("tracefold.writers.folded:FoldedWriter", (".folded", ".collapsed")),
-    "chrome": ("tracefold.writers.chrome:ChromeWriter", (".json",)),
-    "graphml": ("tracefold.writers.graph:GraphMLWriter", (".graphml",)),
-    "dot": ("tracefold.writers.graph:DotWriter", (".dot", ".gv")),
-    "svg": ("tracefold.writers.svg:SvgWriter", (".svg",)),
+    "parquet": "tracefold.writers.parquet:ParquetWriter",
+    "folded": "tracefold.writers.folded:FoldedWriter",
+    "chrome": "tracefold.writers.chrome:ChromeWriter",
+    "graphml": "tracefold.writers.graph:GraphMLWriter",
+    "dot": "tracefold.writers.graph:DotWriter",
+    "svg": "tracefold.writers.svg:SvgWriter",
+}
+
+# every output format and the suffixes that select it (the one table: the writers above,
+# and the table formats of report / diff / fs results, tracefold/writers/table.py)
+OUTPUTS = {
+    "parquet": (".parquet",),
+    "folded": (".folded", ".collapsed"),
+    "chrome": (".json",),
+    "graphml": (".graphml",),
+    "dot": (".dot", ".gv"),
+    "svg": (".svg",),
+    "jsonl": (".jsonl",),
+    "tsv": (".tsv",),
+    "csv": (".csv",),
 }
 
 

@@ -96,6 +96,7 @@ class Stats:
             "nesting_fallback_records": self.fallback_records,
             "tasks": len(self.tids),
             "time_span_ns": (self.ts_max - self.ts_min) if self.ts_min is not None else 0,
+            "has_timestamps": self.ts_min is not None,
             "first_unrecognized": [
                 {"line": ln, "reason": r, "text": t} for ln, r, t in self.first_unrecognized],
             "header": self.header,

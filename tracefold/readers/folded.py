@@ -1,8 +1,9 @@
 """Folded stacks as input (stackcollapse-*.pl, inferno, speedscope or tracefold output), so
 that tracefold draws the folded files people already have: a line is one stack sample row
 whose ``weight`` is the line's count. A differential line (difffolded.pl: base count, new
-count) weighs its new count; the base count goes in ``fields["base_weight"]`` (schema.BASE_WEIGHT) and the folded
-and SVG writers draw the two sides (a differential flame graph)."""
+count) weighs its new count; the base count goes in ``fields["base_weight"]``
+(schema.BASE_WEIGHT) and the folded and SVG writers draw the two sides (a differential
+flame graph)."""
 from __future__ import annotations
 
 import numpy as np

@@ -27,6 +27,7 @@ import os
 import re
 import tempfile
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -52,6 +53,8 @@ SYNTH_TID = 1 << 30         # base of synthetic thread ids (per-CPU tracks)
 # past that, gaps are rounded to 3 significant digits: memory no longer grows with samples
 MAX_GAP_VALUES = 1 << 16
 LOST_TID = SYNTH_TID + (1 << 20)    # per-CPU "lost events" tracks
+ATRACE_TID = SYNTH_TID + (1 << 22)  # + tid: a thread's atrace slices (B|pid|name … E|pid)
+ATRACE_EVENTS = ("tracing_mark_write", "print")     # trace_marker writes (ftrace, trace-cmd)
 # a call seen only at its exit widens over the recent root slices it overlaps: the last few
 # hundred roots of a track are enough (such calls are near the start of a trace)
 RECENT_ROOTS = 256
@@ -320,6 +323,7 @@ class ChromeWriter(Writer):
         self._pnames = {}           # pid -> process name
         self._cpu_last = {}         # cpu -> time of its last event so far
         self._lost_open = {}        # cpu -> (gap start, count, line) until its next event
+        self._atrace_open = defaultdict(list)   # atrace track -> [(name, start, line)]
         self._files = []
         self._open_file()
         # read, not memory-mapped: mapped pages would count in the resident memory
@@ -328,6 +332,15 @@ class ChromeWriter(Writer):
                 self._rows(pa.Table.from_batches([batch]))
         for key, tr in self.tracks.items():
             self._close_all(key, tr)
+        for key, opened in self._atrace_open.items():
+            end = self.tracks[(key[0], key[1] - ATRACE_TID)].end if \
+                (key[0], key[1] - ATRACE_TID) in self.tracks else None
+            while opened:
+                name, start, line = opened.pop()
+                self.notes["atrace slices without their end marker closed at the last "
+                           "event of their thread"] += 1
+                self._x(key, name, start, max(start, end or start) - start, None,
+                        cat="atrace", line=line)
         for cpu, gap in sorted(self._lost_open.items()):
             self._lost_slice(cpu, gap, None)
         self._close_file(last=True)
@@ -691,6 +704,9 @@ class ChromeWriter(Writer):
         ts = c["ts_ns"][i]
         if ts is None:
             ts = tr.stack[-1].cursor if tr.stack else tr.cursor
+        if c["event"][i] in ATRACE_EVENTS and c["fields"][i] and \
+                self._atrace(key, dict(c["fields"][i]), ts, c["line"][i]):
+            return
         name = c["name"][i] or c["event"][i] or kind
         args = {}
         if c["event"][i] and c["event"][i] != name:
@@ -708,6 +724,45 @@ class ChromeWriter(Writer):
                     f'"line":{c["line"][i]},"args":{_dumps(args)}')
 
     # samples: a flame chart per thread -----------------------------------
+    def _atrace(self, key, f, ts, line) -> bool:
+        """An Android / atrace marker (``B|pid|name``, ``E|pid``, ``C|pid|name|value``,
+        ``S|pid|name|cookie``, ``F|pid|name|cookie``) drawn as Perfetto draws it: B/E as
+        slices on the thread's atrace track, C as a counter of the process, S/F as async
+        slices. False for a marker of another form (it stays an instant)."""
+        ph, name = f.get("phase"), f.get("name")
+        pid = int(f["pid"]) if f.get("pid") not in (None, "") else key[0]
+        tk = (key[0], ATRACE_TID + key[1])
+        if ph == "B" and name is not None:
+            self._atrace_open[tk].append((name, ts, line))
+            self._names.setdefault(tk, f"{self._names.get(key, key[1])} (atrace)")
+            return True
+        if ph == "E":
+            opened = self._atrace_open.get(tk)
+            if not opened:
+                self.notes["atrace end markers without a begin (left as instants)"] += 1
+                return False
+            name, start, bline = opened.pop()
+            self._x(tk, name, start, ts - start, None, cat="atrace", line=bline)
+            return True
+        if ph == "C" and name is not None:
+            try:
+                value = float(f.get("value", ""))
+            except ValueError:
+                return False
+            value = int(value) if value.is_integer() else value
+            self._used_tracks.add((pid, pid))
+            self._event(f'"ph":"C","cat":"atrace","name":{_dumps(name)},"pid":{pid},'
+                        f'"ts":{self._ts(ts)},"args":{{{_dumps(name)}:{_dumps(value)}}}')
+            return True
+        if ph in ("S", "F") and name is not None:
+            cookie = (f.get("value") or "0").strip()
+            self._used_tracks.add((pid, pid))
+            self._event(f'"ph":"{"b" if ph == "S" else "e"}","cat":"atrace",'
+                        f'"name":{_dumps(name)},"id":{_dumps(cookie)},"pid":{pid},'
+                        f'"tid":{pid},"ts":{self._ts(ts)}')
+            return True
+        return False
+
     def _sample(self, key, tr, c, i):
         ts = c["ts_ns"][i]
         w = c["weight"][i] or 1

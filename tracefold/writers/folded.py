@@ -44,3 +44,9 @@ class FoldedWriter(Writer):
         with self.open_text() as f:
             for ln in lines:
                 f.write(ln + "\n")
+
+
+def write_lines(lines, output: str):
+    """Folded lines (already made: diff, fs layers) to ``output`` atomically (- = stdout)."""
+    from .atomic import write_text
+    write_text(output, "".join(ln + "\n" for ln in lines))

@@ -471,3 +471,9 @@ class SvgWriter(FoldedWriter):
                      title="Differential Flame Graph" if diff else None)
         with self.open_text() as f:
             f.write(svg)
+
+
+def write_svg(lines, output: str, options: SvgOptions | None = None, **render_args):
+    """The flame graph of folded lines (diff, fs layers) to ``output`` atomically."""
+    from .atomic import write_text
+    write_text(output, render(lines, options, **render_args))
