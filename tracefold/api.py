@@ -46,7 +46,7 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
             except InputError as e:
                 raise InputError(name, e.message, e.line) from None
         return
-    if str(path).endswith(".parquet"):
+    if format == "parquet" or _is_parquet(path):
         yield from _parquet_tables(path, result)
         return
     fmt = format or readers.guess_format(path)
@@ -74,6 +74,15 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
     if result is not None:
         result.format = fmt
         result.stats = reader.stats.as_dict()
+
+
+def _is_parquet(path) -> bool:
+    """A Parquet file, known by its content (magic bytes "PAR1"), whatever its name."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"PAR1"
+    except OSError:
+        return False
 
 
 def _parquet_tables(path, result):

@@ -35,9 +35,16 @@ def _root(version: Optional[bool] = typer.Option(None, "--version", callback=_ve
 _INT_LIST = re.compile(r"^\d+(,\d+)*$")
 
 
+# a bare --pid / --tid means "tell the tasks apart" in every command: in root frames
+# (convert: stackcollapse-perf.pl's flags), a row / node per thread (report, graph), a
+# comparison per thread (diff)
+_BARE = {"convert": lambda a: [a + "-frames"], "report": lambda a: ["--per-thread"],
+         "graph": lambda a: ["--per-thread"], "diff": lambda a: ["--by", "tid"]}
+
+
 def fix_argv(argv: list[str]) -> list[str]:
-    """A bare ``--pid`` / ``--tid`` (no number after it) is stackcollapse-perf.pl's flag:
-    task IDs in root frames (convert). With numbers it is the filter.
+    """A bare ``--pid`` / ``--tid`` (no number after it) tells the tasks apart (_BARE); with
+    numbers it is the filter.
     ``diff --base a1 a2 --new b1 b2``: each run after --base / --new belongs to it."""
     out = []
     side, taken = None, 0
@@ -56,7 +63,7 @@ def fix_argv(argv: list[str]) -> list[str]:
                 out.append(side)
             side = None
         if a in ("--pid", "--tid") and not (i + 1 < len(argv) and _INT_LIST.match(argv[i + 1])):
-            out.append(a + "-frames" if argv[:1] == ["convert"] else a)
+            out += _BARE.get(argv[0] if argv else None, lambda a: [a])(a)
         else:
             out.append(a)
     if side is not None and not taken:
