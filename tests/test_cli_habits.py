@@ -304,3 +304,75 @@ def test_atrace_markers_become_slices_and_counters(tmp_path):
     assert kinds["b"] == n["S"] and kinds["e"] == n["F"]
     counters = [e for e in ev if e["ph"] == "C"]
     assert all(isinstance(v, (int, float)) for e in counters for v in e["args"].values())
+
+
+def test_bare_pid_tells_tasks_apart_in_every_command(tmp_path):
+    rows = _rows(run_cli("report", UFTRACE, "--pid", "--json"))
+    assert rows and all(r["thread"] for r in rows)
+    assert {r["thread"] for r in rows} == \
+        {r["thread"] for r in _rows(run_cli("report", UFTRACE, "--per-thread", "--json"))}
+    p = run_cli("graph", UFTRACE, "--tid", "-o", tmp_path / "g.dot")
+    assert p.returncode == 0 and "?-17685" in (tmp_path / "g.dot").read_text()
+    assert "?-17685" not in run_cli("graph", UFTRACE, "-o", "-").stdout.decode()
+    p = run_cli("convert", PERF, "--pid", "--to", "folded", "-o", "-")
+    assert p.returncode == 0 and p.stdout.startswith(b"cpuloop_fp-")
+
+
+def test_parquet_input_is_known_by_its_content(tmp_path):
+    pq = tmp_path / "t.parquet"
+    assert run_cli("convert", GRAPH, "-o", pq).returncode == 0
+    want = tracefold.info(GRAPH)["events"]
+    for name in ("T.PARQUET", "no-suffix"):
+        other = tmp_path / name
+        other.write_bytes(pq.read_bytes())
+        d = json.loads(run_cli("info", "--json", other).stdout)
+        assert d["format"] == "trace-cmd" and d["events"] == want, name
+    p = run_cli("convert", "-", "-o", tmp_path / "x.folded", input=pq.read_bytes())
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "x.folded").read_text() == \
+        run_cli("convert", GRAPH, "--to", "folded", "-o", "-").stdout.decode()
+
+
+def test_a_trace_of_markers_only_reports_nothing_and_says_so():
+    p = run_cli("report", GOLDEN / "ftrace" / "trace_marker.txt")
+    assert p.returncode == 0 and p.stdout == b"" and b"no calls or stack samples" in p.stderr
+
+
+def test_internal_errors_are_not_usage_errors():
+    """Exit 2 is for what the user asked (UsageError); a ValueError from inside (Arrow,
+    numpy) is an internal error, exit 1, with one line and no traceback."""
+    import typer
+    from tracefold.cli.common import run
+    from tracefold.errors import UsageError
+
+    def raises(e):
+        def f():
+            raise e
+        return f
+    for err, code in ((UsageError("--x: bad"), 2), (ValueError("arrow says no"), 1)):
+        with pytest.raises(typer.Exit) as ex:
+            run(raises(err), "in.txt")
+        assert ex.value.exit_code == code
+
+
+def test_diff_and_fs_outputs_go_through_the_writers(tmp_path):
+    d = GOLDEN / "uftrace-diff"
+    a, b = d / "base-01.txt.gz", d / "x4-1.txt.gz"
+    for ext in ("parquet", "jsonl", "tsv", "csv"):
+        p = run_cli("diff", a, b, "-o", tmp_path / f"d.{ext}")
+        assert p.returncode == 0, (ext, p.stderr)
+    import pandas as pd
+    t = pd.read_parquet(tmp_path / "d.parquet")
+    c = pd.read_csv(tmp_path / "d.csv")
+    s = pd.read_csv(tmp_path / "d.tsv", sep="\t")
+    j = [json.loads(x) for x in (tmp_path / "d.jsonl").read_text().splitlines()]
+    assert list(t.function) == list(c.function) == list(s.function) == [r["function"] for r in j]
+    p = run_cli("diff", a, b, "-o", tmp_path / "d.json")
+    assert p.returncode == 2 and b".json is chrome" in p.stderr
+    src = GOLDEN / "fs" / "vm-ftrace-graph-hello.txt"
+    for ext in ("csv", "folded", "svg", "json"):
+        p = run_cli("fs", src, "-o", tmp_path / f"f.{ext}")
+        assert p.returncode == 0, (ext, p.stderr)
+    rows = list(csv.DictReader(open(tmp_path / "f.csv")))
+    assert rows and "syscall" in rows[0]
+    assert run_cli("check", tmp_path / "f.json").returncode == 0

@@ -293,6 +293,21 @@ def diff(base, new, format: str | None = None, level: str = "function", group=No
                      sort)
 
 
+def diff_folded(base, new, format: str | None = None, group=None, filters=None,
+                normalize: bool = False):
+    """Differential folded stacks of runs (``base`` / ``new``: a trace or a list of them,
+    several runs averaged), as difffolded.pl writes them: ("stack base new" lines, the unit of
+    the weights: ns of self time for calls, else samples). ``normalize``: base weights
+    scaled to the new total (difffolded.pl -n)."""
+    from .analysis.diff import diff_folded as _diff_folded
+    base = base if isinstance(base, (list, tuple)) else [base]
+    new = new if isinstance(new, (list, tuple)) else [new]
+    pb = [profile(x, format, group, filters, "function") for x in base]
+    pn = [profile(x, format, group, filters, "function") for x in new]
+    unit = "ns" if all(p.source == "calls" for p in pb + pn) else "samples"
+    return _diff_folded(pb, pn, normalize), unit
+
+
 def fs(source, format: str | None = None, rules=None, filters=None, keep_rows: bool = False):
     """The file-system layer view of a trace (see analysis/fs.py): an FsResult with the
     syscall instances, per-syscall layer figures, unknown functions and layer stacks (and the

@@ -168,6 +168,24 @@ class FsResult:
     notes: Counter = field(default_factory=Counter)
     roots: str = "syscall"                      # syscall | operation (no syscall in the trace)
 
+    # what the command line shows and writes (functions below)
+    def summary(self) -> list[dict]:
+        return summarize(self)
+
+    def instances_frame(self):
+        return instances_table(self)
+
+    def layer_calls(self) -> pa.Table:
+        return layer_call_table(self)
+
+    def layer_lines(self) -> list[str]:
+        """The folded layer stacks ("syscall;vfs;ext4 w"), sorted."""
+        return [f"{k} {v}" for k, v in sorted(self.layer_stacks.items()) if v > 0]
+
+    def layers_in(self, summary) -> list[str]:
+        """The layers (in LAYERS order) that some syscall of ``summary`` has a share of."""
+        return [k for k in LAYERS if any(r["share"].get(k) for r in summary)]
+
 
 class FsAnalyzer:
     """Feed normalized tables in input-line order; ``result()`` gives the layer view."""

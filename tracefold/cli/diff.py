@@ -51,7 +51,6 @@ def diff(
     on_cpu: bool = ONCPU_OPT,
 ):
     """What changed between runs (change = new − base), per function or call path."""
-    from ..analysis import diff as D
     from ..analysis.filters import parse_duration
     base, new = _diff_sides(list(runs or []), base, new)
     if level not in ("function", "path"):
@@ -64,17 +63,14 @@ def diff(
         if output or to else None
     shown_as = table_format(fmt, json_)
 
-    def go():
-        pb = [api.profile(x, from_, by, flt, level) for x in base]
-        pn = [api.profile(x, from_, by, flt, level) for x in new]
-        return pb, pn, D.sort_rows(D.compare(pb, pn, level=level, alpha=alpha,
-                                             min_delta_ns=min_delta_ns), sort)
-    pb, pn, df = run(go, " ".join(base + new))
     if fmt_out in ("svg", "folded"):
-        run(lambda: _diff_flame(fmt_out, output or "-", pb, pn, base, new, normalize,
-                                "ns" if df.attrs.get("source") == "calls" else "samples"),
+        lines, unit = run(lambda: api.diff_folded(base, new, from_, by, flt, normalize),
+                          " ".join(base + new))
+        run(lambda: _diff_flame(fmt_out, output or "-", lines, base, new, normalize, unit),
             output)
         return
+    df = run(lambda: api.diff(base, new, from_, level, by, flt, alpha, sort, min_delta_ns),
+             " ".join(base + new))
     shown = _diff_rows(df, all_)
     if fmt_out:
         from ..writers.table import write_frame
@@ -104,10 +100,8 @@ def _diff_sides(runs, base, new):
     return [runs[0]], [runs[1]]
 
 
-def _diff_flame(fmt_out, output, pb, pn, base, new, normalize, unit):
+def _diff_flame(fmt_out, output, lines, base, new, normalize, unit):
     """Differential folded stacks, or their flame graph, through the writers."""
-    from ..analysis import diff as D
-    lines = D.diff_folded(pb, pn, normalize)
     if fmt_out == "folded":
         from ..writers.folded import write_lines
         write_lines(lines, output)

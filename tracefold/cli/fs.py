@@ -37,7 +37,6 @@ def fs_cmd(
     on_cpu: bool = ONCPU_OPT,
 ):
     """Where each syscall's time goes: syscall, VFS, page cache, file system, block, driver."""
-    from ..analysis import fs as F
     flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
     fmt_out = usage(lambda: writers.format_for(output or "-", to, OUTPUTS)) \
         if output or to else None
@@ -48,14 +47,14 @@ def fs_cmd(
             fail(f"Chrome JSON needs traced calls with durations; this input has {res.kind}", 2)
         run(lambda: _fs_output(res, fmt_out, output or "-"), output)
         return
-    summary = F.summarize(res)
+    summary = res.summary()
     if json_:
         d = {"input": input, "kind": res.kind, "figure": res.figure, "syscalls": summary,
              "outside_syscalls": res.outside,
              "unknown_functions": dict(res.unknown.most_common(100)),
              "notes": dict(res.notes)}
         if res.kind in ("calls", "syscall events"):
-            d["instances"] = F.instances_table(res).to_dict(orient="records")
+            d["instances"] = res.instances_frame().to_dict(orient="records")
         sys.stdout.write(json.dumps(d, default=lambda o: o.item() if hasattr(o, "item")
                                     else str(o)) + "\n")
         return
@@ -66,37 +65,31 @@ def fs_cmd(
 
 
 def _fs_output(res, fmt, output):
-    from ..analysis import fs as F
     if fmt in ("parquet", "jsonl", "tsv", "csv"):
         from ..writers.table import write_frame
-        write_frame(F.instances_table(res), output, fmt)
+        write_frame(res.instances_frame(), output, fmt)
     elif fmt == "folded":
         from ..writers.folded import write_lines
-        write_lines(_layer_lines(res), output)
+        write_lines(res.layer_lines(), output)
     elif fmt == "svg":
         from ..writers.svg import write_svg
-        write_svg(_layer_lines(res), output, title="File-system layers", colors="fs",
+        write_svg(res.layer_lines(), output, title="File-system layers", colors="fs",
                   subtitle=f"{res.kind}: weight in {res.figure}; syscall → layers (file "
                            "systems by name)", unit=res.figure)
     else:
         from ..writers.chrome import ChromeWriter
         with ChromeWriter(output) as w:
-            t = F.layer_call_table(res)
+            t = res.layer_calls()
             if t.num_rows:
                 w.write(t)
             w.set_info({"format": "tracefold-fs", "source": None, "stats": {}})
 
 
-def _layer_lines(res):
-    return [f"{k} {v}" for k, v in sorted(res.layer_stacks.items()) if v > 0]
-
-
 def _summary_columns(res, summary):
-    from ..analysis.fs import LAYERS
     cols = [("syscall", "syscall"), ("count", "count"), ("total", "total")]
     if res.kind in ("calls", "syscall events"):
         cols += [("p50_ns", "p50_ns"), ("p99_ns", "p99_ns")]
-    layers = [k for k in LAYERS if any(r["share"].get(k) for r in summary)]
+    layers = res.layers_in(summary)
     return cols + [(f"{k}%", f"{k}%") for k in layers] + [("fs", "fs")]
 
 
@@ -113,7 +106,6 @@ def _summary_rows(res, summary):
 def _print_fs(input, res, summary):
     from rich.console import Console
     from rich.table import Table
-    from ..analysis.fs import LAYERS
     from .report import fmt_ns as human_ns
     c = Console()
     what = {"calls": "traced calls: duration of every syscall and the self time of each layer",
@@ -132,7 +124,7 @@ def _print_fs(input, res, summary):
     if res.kind in ("calls", "syscall events"):
         t.add_column("p50", justify="right")
         t.add_column("p99", justify="right")
-    layers = [k for k in LAYERS if any(r["share"].get(k) for r in summary)]
+    layers = res.layers_in(summary)
     short = {"syscall": "sys", "security": "sec", "pagecache": "page", "unknown": "unkn",
              "driver": "drv", "block": "blk"}
     for k in layers:

@@ -243,6 +243,8 @@ class Reader:
     format = ""
     grammar = ""
     description = ""
+    order: tuple = ()       # the fast rules, matched in this order (the others are rare)
+    INNER: dict = {}        # fast rule -> the rule its captured tail is matched with
     NOCAPTURE: tuple = ()   # terminals the reader never reads: matched but not captured
     # rare rules tried with their grammar-derived regex before Lark, in this order (header
     # comments: building the Earley parser for them alone costs ~0.25 s). Only rules whose

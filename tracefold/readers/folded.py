@@ -18,6 +18,7 @@ class FoldedReader(Reader):
     format = "folded"
     grammar = "folded"
     description = "folded stacks (flamegraph.pl input), also difffolded.pl's two-count lines"
+    order = ("folded_stack",)           # the fast rule: every line but blanks
 
     @classmethod
     def is_applicable(cls, lines):
@@ -38,7 +39,7 @@ class FoldedReader(Reader):
     def parse(self, chunk):
         lines, n, line_nos = self.start_chunk(chunk)
         st = self.stats
-        mask, c = self.fast(lines, "folded_stack", dedup=False)
+        mask, c = self.fast(lines, self.order[0], dedup=False)
         left = np.flatnonzero(~mask)
         if len(left):
             sub = lines.take(pa.array(left))
