@@ -34,6 +34,8 @@ class AtomicFile:
         try:
             fd, self.tmp = tempfile.mkstemp(prefix=f".tracefold-{os.getpid()}-",
                                             suffix=".part", dir=d)
+        except FileNotFoundError:
+            raise OutputError(self.target, f"no such directory: {d}") from None
         except OSError as e:
             raise OutputError(self.target, f"cannot create a file in {d}: "
                                            f"{e.strerror or e}") from None
