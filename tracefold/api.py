@@ -1,13 +1,14 @@
 """The Python API; the CLI only calls these."""
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from . import readers
+from . import dataset, readers
 from .schema import SCHEMA
 from .readers.order import InputOrder
 from .readers.pipeline import jobs_for, parsed_chunks
@@ -207,7 +208,11 @@ def _not_the_input(path, output):
 
 
 def _tables(source, format=None, result: ReadResult | None = None):
-    """Normalized tables of a path, Parquet file, Arrow table or DataFrame."""
+    """Normalized tables of a path, Parquet file, Arrow table, DataFrame or a source trace
+    of a dataset (dataset.Run)."""
+    if isinstance(source, dataset.Run):
+        yield from dataset.run_tables(source, result)
+        return
     if isinstance(source, pa.Table):
         yield source
         return
@@ -241,7 +246,8 @@ def callgraph(source, format: str | None = None, per_thread: bool = False, filte
 
 
 def report(source, format: str | None = None, per_thread: bool = False, filters=None,
-           sort: str = "total", threshold: float | None = None):
+           sort: str = "total", threshold: float | None = None, where=None, jobs: int = 1,
+           scheduler: str | None = None):
     """Per-function table like ``uftrace report``: calls, total, self, avg, min, max (ns) and
     total% / self% for traced calls; weight (inclusive), self_weight, samples and their
     shares for stack samples. A recursive function's total counts its outermost calls only;
@@ -249,22 +255,96 @@ def report(source, format: str | None = None, per_thread: bool = False, filters=
     figures descending, names ascending). Keys naming sample attributes (``comm,dso,sym``)
     group the samples as ``perf report`` does (overhead = share of the weight). ``threshold``:
     leave out rows whose share (of the first sort key) is below that percent. Returns a
-    pandas DataFrame (``attrs["source"]``: calls, stacks, entries or sample groups)."""
+    pandas DataFrame (``attrs["source"]``: calls, stacks, entries or sample groups).
+
+    ``source`` may be a dataset folder (docs/dataset.md): its source traces matching
+    ``where`` ({label: {values}}) are read one by one — in this process, in ``jobs`` local
+    processes or on the Dask cluster at ``scheduler`` — and their figures merged."""
     from .analysis import report as R
     keys = R.parse_keys(sort)
-    if R.is_grouping(keys):
+    grouping = R.is_grouping(keys)
+    if dataset.is_dataset(source):
+        parts = _map_runs(source, where, functools.partial(
+            _report_part, format=None, per_thread=per_thread, filters=filters,
+            keys=tuple(keys) if grouping else None), jobs, scheduler)
+        if grouping:
+            df = R.SampleGroups.merge(parts, keys)
+        else:
+            rows, src = R.merge_rows(parts)
+            df = R.function_table(rows, src, keys)
+        return R.threshold(df, threshold, keys)
+    if grouping:
+        df = R.SampleGroups.merge([_report_part(source, format, per_thread, filters,
+                                                tuple(keys))], keys)
+    else:
+        rows, src = _report_part(source, format, per_thread, filters, None)
+        df = R.function_table(rows, src, keys)
+    return R.threshold(df, threshold, keys)
+
+
+def _report_part(source, format, per_thread, filters, keys):
+    """One input's report figures before sorting: (rows, source kind), or with sample-group
+    ``keys`` the grouped sums (a DataFrame) — what a dataset merges over its traces."""
+    from .analysis import report as R
+    if keys is not None:
         g = R.SampleGroups(keys)
         for t in _filtered(source, format, filters):
             g.add(t)
-        df = g.table(keys)
-    else:
-        from .analysis.callgraph import CallGraphBuilder
-        b = CallGraphBuilder(per_thread)
-        for t in _filtered(source, format, filters):
-            b.add(t)
-        rows, src = b.report()
-        df = R.function_table(rows, src, keys)
-    return R.threshold(df, threshold, keys)
+        return g.sums()
+    from .analysis.callgraph import CallGraphBuilder
+    b = CallGraphBuilder(per_thread)
+    for t in _filtered(source, format, filters):
+        b.add(t)
+    return b.report()
+
+
+def _map_runs(path, where, fn, jobs=1, scheduler=None) -> list:
+    """``fn(run)`` for every source trace of a dataset (in source order); an input that
+    fails stops it with its name."""
+    runs = dataset.runs(path, where)
+    out = {}
+    for run, res, err in dataset.run_tasks(fn, runs, jobs, scheduler):
+        if err is not None:
+            if isinstance(err, InputError):
+                raise err
+            raise InputError(run.source, f"{type(err).__name__}: {err}")
+        out[run] = res
+    return [out[r] for r in runs]
+
+
+def fold(source, format: str | None = None, filters=None, where=None, jobs: int = 1,
+         scheduler: str | None = None, **options):
+    """Folded stacks of a trace or of a dataset's source traces (merged: weights of equal
+    stacks added), with ``options`` as ``convert -o x.folded`` takes them. Returns (lines
+    sorted, unit of the weights)."""
+    if options.get("flamechart"):
+        from .errors import UsageError
+        raise UsageError("--flamechart follows one trace's time: not over a dataset")
+    fn = functools.partial(_fold_part, format=format, filters=filters, options=options)
+    parts = _map_runs(source, where, fn, jobs, scheduler) if dataset.is_dataset(source) \
+        else [fn(source)]
+    total: dict = {}
+    units = set()
+    for counts, unit in parts:
+        units.add(unit)
+        for k, v in counts.items():
+            total[k] = total.get(k, 0) + v
+    unit = units.pop() if len(units) == 1 else "mixed units"
+    return [f"{k} {v}" for k, v in sorted(total.items()) if v > 0], unit
+
+
+def _fold_part(source, format, filters, options):
+    from .analysis.folded import FoldOptions, Folder
+    folder = Folder(FoldOptions(**options))
+    res = ReadResult("?", {})
+    for t in _filtered(source, format, filters, result=res):
+        folder.add(t)
+    folder.finish(res.stats.get("lines"))
+    counts = {}
+    for ln in folder.iter_lines():
+        k, _, w = ln.rpartition(" ")
+        counts[k] = counts.get(k, 0) + int(w)
+    return counts, folder.unit()
 
 
 def profile(source, format: str | None = None, group=None, filters=None,
@@ -277,35 +357,103 @@ def profile(source, format: str | None = None, group=None, filters=None,
                     input_lines=lambda: res.stats.get("lines"), paths=level == "path")
 
 
+def _profiles(side, format, group, filters, level, where, jobs, scheduler) -> list:
+    """The profiles of one side's runs: each trace, and each source trace of a dataset."""
+    side = side if isinstance(side, (list, tuple)) else [side]
+    out = []
+    for x in side:
+        fn = functools.partial(profile, format=format, group=group, filters=filters,
+                               level=level)
+        if dataset.is_dataset(x):
+            out += _map_runs(x, where, fn, jobs, scheduler)
+        else:
+            out.append(fn(x))
+    return out
+
+
 def diff(base, new, format: str | None = None, level: str = "function", group=None,
-         filters=None, alpha: float = 0.05, sort: str = "impact", min_delta_ns: int = 1000):
-    """Compare runs: ``base`` and ``new`` are a trace (path, Parquet, table) or a list of
-    them (several runs per side). Returns a pandas DataFrame, one row per function (or call
-    path with ``level="path"``); change = new − base. With several runs per side a row is
-    ``significant`` when a figure's p-value is below ``alpha`` (and, for times, it moved by
-    ``min_delta_ns`` or more). See analysis/diff.py."""
+         filters=None, alpha: float = 0.05, sort: str = "impact", min_delta_ns: int = 1000,
+         where=None, jobs: int = 1, scheduler: str | None = None):
+    """Compare runs: ``base`` and ``new`` are a trace (path, Parquet, table), a dataset (each
+    of its source traces is one run) or a list of them (several runs per side). Returns a
+    pandas DataFrame, one row per function (or call path with ``level="path"``); change =
+    new − base. With several runs per side a row is ``significant`` when a figure's p-value
+    is below ``alpha`` (and, for times, it moved by ``min_delta_ns`` or more). ``group``:
+    comm or tid (rows per task), or a dataset label: one comparison per value of it (the
+    runs of that value on each side), in a ``group`` column. See analysis/diff.py."""
     from .analysis.diff import compare, sort_rows
-    base = base if isinstance(base, (list, tuple)) else [base]
-    new = new if isinstance(new, (list, tuple)) else [new]
-    pb = [profile(x, format, group, filters, level) for x in base]
-    pn = [profile(x, format, group, filters, level) for x in new]
+    label = _label_group(base, new, group)
+    if label is not None:
+        return _diff_by_label(base, new, label, format, level, filters, alpha, sort,
+                              min_delta_ns, where, jobs, scheduler)
+    pb = _profiles(base, format, group, filters, level, where, jobs, scheduler)
+    pn = _profiles(new, format, group, filters, level, where, jobs, scheduler)
     return sort_rows(compare(pb, pn, level=level, alpha=alpha, min_delta_ns=min_delta_ns),
                      sort)
 
 
+def _label_group(base, new, group):
+    """``group`` when it names a dataset label rather than comm / tid."""
+    if group in (None, "comm", "tid"):
+        return None
+    sides = [x for s in (base, new) for x in (s if isinstance(s, (list, tuple)) else [s])]
+    if not all(dataset.is_dataset(x) for x in sides):
+        from .errors import UsageError
+        raise UsageError(f"--by {group}: comm, tid, or a label of the datasets compared")
+    return group
+
+
+def _diff_by_label(base, new, label, format, level, filters, alpha, sort, min_delta_ns,
+                   where, jobs, scheduler):
+    import pandas as pd
+    from .analysis.diff import compare, sort_rows
+    b_side = base if isinstance(base, (list, tuple)) else [base]
+    n_side = new if isinstance(new, (list, tuple)) else [new]
+    values = sorted({dict(r.labels).get(label) for x in b_side + n_side
+                     for r in dataset.runs(x, where)} - {None})
+    frames = []
+    for v in values:
+        w = dict(where or {}, **{label: {v}})
+        pb = _profiles(b_side, format, None, filters, level, w, jobs, scheduler)
+        pn = _profiles(n_side, format, None, filters, level, w, jobs, scheduler)
+        if pb and pn:
+            df = sort_rows(compare(pb, pn, level=level, alpha=alpha,
+                                   min_delta_ns=min_delta_ns), sort)
+            frames.append(df.assign(group=v))
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs.update(frames[0].attrs)
+    return out
+
+
 def diff_folded(base, new, format: str | None = None, group=None, filters=None,
-                normalize: bool = False):
-    """Differential folded stacks of runs (``base`` / ``new``: a trace or a list of them,
-    several runs averaged), as difffolded.pl writes them: ("stack base new" lines, the unit of
-    the weights: ns of self time for calls, else samples). ``normalize``: base weights
-    scaled to the new total (difffolded.pl -n)."""
+                normalize: bool = False, where=None, jobs: int = 1,
+                scheduler: str | None = None):
+    """Differential folded stacks of runs (``base`` / ``new``: a trace, a dataset or a list
+    of them, several runs averaged), as difffolded.pl writes them: ("stack base new" lines,
+    the unit of the weights: ns of self time for calls, else samples). ``normalize``: base
+    weights scaled to the new total (difffolded.pl -n)."""
     from .analysis.diff import diff_folded as _diff_folded
-    base = base if isinstance(base, (list, tuple)) else [base]
-    new = new if isinstance(new, (list, tuple)) else [new]
-    pb = [profile(x, format, group, filters, "function") for x in base]
-    pn = [profile(x, format, group, filters, "function") for x in new]
+    pb = _profiles(base, format, group, filters, "function", where, jobs, scheduler)
+    pn = _profiles(new, format, group, filters, "function", where, jobs, scheduler)
     unit = "ns" if all(p.source == "calls" for p in pb + pn) else "samples"
     return _diff_folded(pb, pn, normalize), unit
+
+
+def convert_many(inputs, output, format: str | None = None, labels=None, label_from=None,
+                 partition_by=(), jobs: int = 1, scheduler: str | None = None,
+                 resume: bool = False, progress=None) -> dict:
+    """Convert many traces into a Parquet dataset (docs/dataset.md); see
+    tracefold.dataset.convert_many."""
+    return dataset.convert_many(inputs, output, format, labels, label_from, partition_by,
+                                jobs, scheduler, resume, progress)
+
+
+def read_dataset(path, filters=None, engine: str = "dask"):
+    """A dataset as a Dask DataFrame (or, ``engine="arrow"``, a pyarrow dataset); see
+    tracefold.dataset.read_dataset."""
+    return dataset.read_dataset(path, filters, engine)
 
 
 def fs(source, format: str | None = None, rules=None, filters=None, keep_rows: bool = False):

@@ -122,21 +122,61 @@ class SampleGroups:
                 cols[k] = _names(c) if k == "comm" else c.to_pandas().astype("Int64")
         self.parts.append(pd.DataFrame(cols))
 
-    def table(self, sort_keys) -> pd.DataFrame:
+    def sums(self) -> pd.DataFrame:
+        """Per group: weight and samples (unsorted) — what merge() adds up."""
+        cols = self.keys + ["weight", "samples"]
         if not self.parts:
-            return pd.DataFrame()
+            return pd.DataFrame(columns=cols)
         df = pd.concat(self.parts, ignore_index=True)
-        g = df.groupby(self.keys, dropna=False, sort=False)
-        out = g["weight"].agg(["sum", "size"]).reset_index().rename(
-            columns={"sum": "weight", "size": "samples"})
-        total = out["weight"].sum()
-        out.insert(0, "overhead", _pct(out["weight"], total))
-        table = dict(GROUP_FIGURES, **{k: k for k in self.keys})
+        out = df.groupby(self.keys, dropna=False, sort=False)["weight"].agg(["sum", "size"])
+        return out.reset_index().rename(columns={"sum": "weight", "size": "samples"})[cols]
+
+    def table(self, sort_keys) -> pd.DataFrame:
+        return self.merge([self.sums()], sort_keys)
+
+    @staticmethod
+    def merge(parts, sort_keys) -> pd.DataFrame:
+        """The table of several inputs' sums(): overhead, samples, weight per group,
+        sorted (perf report: by overhead, unless figure keys say otherwise)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return pd.DataFrame()
+        keys = [c for c in parts[0].columns if c not in ("weight", "samples")]
+        df = pd.concat(parts, ignore_index=True)
+        out = df.groupby(keys, dropna=False, sort=False)[["weight", "samples"]].sum()
+        out = out.reset_index()
+        out.insert(0, "overhead", _pct(out["weight"], out["weight"].sum()))
+        table = dict(GROUP_FIGURES, **{k: k for k in keys})
         figures = [k for k in sort_keys if k not in GROUP_KEYS]
         out.attrs["source"] = "sample groups"
-        # perf report sorts by overhead; figure keys given before or after the group keys
-        # choose another order
         return sort_table(out, figures or ["overhead"], table, "sample groups")
+
+
+def merge_rows(parts) -> tuple[list[dict], str | None]:
+    """Per-function rows of several inputs (CallGraphBuilder.report() of each) as one:
+    counts, totals and weights added, min / max over all, avg weighted by calls."""
+    merged: dict = {}
+    kinds = {src for _, src in parts if src}
+    for rows, _ in parts:
+        for r in rows:
+            key = (r["function"], r.get("thread"))
+            m = merged.get(key)
+            if m is None:
+                merged[key] = dict(r)
+                continue
+            calls = (m.get("calls") or 0) + (r.get("calls") or 0)
+            if "avg_ns" in r and calls:
+                m["avg_ns"] = ((m.get("avg_ns") or 0) * (m.get("calls") or 0)
+                               + (r["avg_ns"] or 0) * (r.get("calls") or 0)) / calls
+            for k in ("calls", "total_ns", "self_ns", "weight", "self_weight", "samples"):
+                if k in r:
+                    m[k] = (m.get(k) or 0) + (r[k] or 0)
+            for k, f in (("min_ns", min), ("max_ns", max)):
+                if r.get(k) is not None:
+                    m[k] = r[k] if m.get(k) is None else f(m[k], r[k])
+    source = kinds.pop() if len(kinds) == 1 else ("calls" if "calls" in kinds else
+                                                  next(iter(kinds), None))
+    return list(merged.values()), source
 
 
 def _names(arr) -> pd.Series:

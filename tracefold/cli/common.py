@@ -106,6 +106,12 @@ MINDUR_OPT = typer.Option(None, "--min-duration", help="drop calls shorter than 
                           "(e.g. 10us; bare numbers are ns)")
 QUIET_OPT = typer.Option(False, "--quiet", "-q", help="no progress bar, summary or notes on "
                          "stderr (errors and warnings still)")
+WHERE_OPT = typer.Option(None, "--where", help="dataset input: only traces with these "
+                         "labels, NAME=VALUE[,VALUE…][,NAME=VALUE…]")
+JOBS_OPT = typer.Option(1, "--jobs", "-j", help="dataset input: its traces read in N local "
+                        "processes")
+SCHED_OPT = typer.Option(None, "--scheduler", help="dataset input: its traces read as tasks "
+                         "on the Dask cluster at tcp://HOST:PORT")
 FORMAT_OPT = typer.Option(None, "--format", help="table (the terminal's default), tsv (the "
                           "default when stdout is not a terminal), csv or json (JSON Lines)")
 
@@ -243,3 +249,9 @@ def _plain(v):
             return int(v)
         return round(v, 6)
     return v
+
+
+def where_of(text):
+    """--where as {label: {values}}, or None."""
+    from ..dataset import parse_where
+    return usage(lambda: parse_where(text)) if text else None

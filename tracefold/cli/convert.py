@@ -1,7 +1,8 @@
 """`tracefold convert`: one trace to Parquet, folded stacks, SVG, Chrome JSON or a call graph."""
 from __future__ import annotations
 
-from typing import Optional
+import os
+from typing import List, Optional
 
 import typer
 
@@ -16,8 +17,10 @@ PALETTES = "auto, hot, mem, io, wakeup, chain, java, js, perl, red, green, blue,
 
 @app.command()
 def convert(
-    input: str = typer.Argument(..., help="trace text file (.gz ok), folded stacks, Parquet, "
-                                "or - for stdin"),
+    inputs: List[str] = typer.Argument(..., help="trace text file (.gz ok), folded stacks, "
+                                       "Parquet, - for stdin, or a dataset folder; several "
+                                       "inputs, globs or folders of traces convert into a "
+                                       "dataset (-o DIR/)"),
     output: str = typer.Option(..., "-o", "--output", help=output_help()),
     from_: Optional[str] = FROM_OPT,
     to: Optional[str] = typer.Option(None, "--to", help="output format (default: from -o): "
@@ -80,16 +83,38 @@ def convert(
     # call graphs
     per_thread: bool = typer.Option(False, "--per-thread", help="graphml/dot: a node per "
                                     "thread and function"),
+    # datasets (docs/dataset.md)
+    jobs: int = typer.Option(1, "--jobs", "-j", help="dataset: conversions (or per-trace "
+                             "analyses) in N local processes"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dataset: run them as "
+                                            "tasks on the Dask cluster at tcp://HOST:PORT"),
+    label: Optional[str] = typer.Option(None, "--label", help="dataset: labels of every input, "
+                                        "NAME=VALUE[,NAME=VALUE…] (e.g. host=web1,build=123)"),
+    label_from: Optional[str] = typer.Option(None, "--label-from", help="dataset: labels from "
+                                             "each input's path, e.g. '{host}/{date}/*.txt'"),
+    partition_by: Optional[str] = typer.Option(None, "--partition-by", help="dataset: labels "
+                                               "whose values become folders (hive: host=web1/)"),
+    resume: bool = typer.Option(False, "--resume", help="dataset: skip inputs already in it "
+                                "with the same size and content hash"),
+    where: Optional[str] = typer.Option(None, "--where", help="dataset input: only traces "
+                                        "with these labels, NAME=VALUE[,VALUE…]"),
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
     on_cpu: bool = ONCPU_OPT,
 ):
-    """Convert a trace: Parquet table, folded stacks, SVG flame graph, Chrome JSON, call graph."""
+    """Convert a trace: Parquet table, folded stacks, SVG flame graph, Chrome JSON, call graph;
+    many traces: a Parquet dataset."""
+    from ..dataset import is_dataset
+    flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
+    if _to_dataset(inputs, output):
+        _convert_many(inputs, output, from_, jobs, scheduler, label, label_from, partition_by,
+                      resume, quiet, flt)
+        return
+    input = inputs[0]
     fmt_out = usage(lambda: writers.format_for(output, to))
     if output == "-" and split:
         fail("--split writes several files; it needs an output file name, not -", 2)
-    flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
     opts = given(pid=pid_frames, tid=tid_frames, kernel=kernel, jit=jit, all=all_, addrs=addrs,
                  event_filter=event_filter, weight=weight, source=source, flamechart=flamechart,
                  keep_last=keep_last, perl_quirks=perl_quirks, absolute_ts=absolute_ts,
@@ -99,6 +124,9 @@ def convert(
                  per_thread=per_thread)
     if perl_quirks is False:
         opts["perl_quirks"] = False
+    if is_dataset(input):
+        _dataset_stacks(input, output, fmt_out, opts, flt, where, jobs, scheduler)
+        return
     prog = Progress(input, quiet)
     info = run(lambda: prog.call(lambda cb: api.convert(
         input, output, from_, progress=cb, to=fmt_out, filters=flt, force=force, **opts)),
@@ -107,3 +135,66 @@ def convert(
     prog.summary(info, output)
     if not quiet and info.get("events", 0) and info.get("rows_written") == 0:
         typer.echo(f"tracefold: note: {output}: no rows left after the filters", err=True)
+
+
+def _to_dataset(inputs, output) -> bool:
+    """Several inputs, a glob or a folder of traces, or -o naming a folder: a dataset."""
+    from ..dataset import is_dataset
+    return len(inputs) > 1 or output.endswith(("/", os.sep)) or \
+        (os.path.isdir(output) and output != "-") or \
+        any(os.path.isdir(i) and not is_dataset(i) for i in inputs) or \
+        any(c in i for i in inputs for c in "*?[")
+
+
+def _convert_many(inputs, output, from_, jobs, scheduler, label, label_from, partition_by,
+                  resume, quiet, flt):
+    from ..dataset import parse_labels
+    if flt.active():
+        fail("filters apply when a dataset is read (report, convert DS -o x.folded), not "
+             "when it is made", 2)
+    labels = usage(lambda: parse_labels(label))
+    keys = tuple(k.strip() for k in (partition_by or "").split(",") if k.strip())
+    done = {"n": 0}
+
+    def progress(source, error):
+        done["n"] += 1
+        if error is not None:
+            typer.echo(f"tracefold: {source}: {error}", err=True)
+        elif not quiet:
+            typer.echo(f"tracefold: [{done['n']}] {source}", err=True)
+    res = run(lambda: api.convert_many(inputs, output.rstrip("/") or "/", from_, labels,
+                                       label_from, keys, jobs, scheduler, resume, progress),
+              output)
+    for src, err in res["failed"]:
+        if done["n"] == 0 or "--label-from" in err:
+            typer.echo(f"tracefold: {src}: {err}", err=True)
+    note = (f"{output}: {res['converted']} converted, {res['skipped']} already there, "
+            f"{len(res['failed'])} failed, of {res['inputs']} inputs")
+    if res["failed"] or not quiet:
+        typer.echo(f"tracefold: {note}", err=True)
+    if res["failed"]:
+        raise typer.Exit(1)
+
+
+def _dataset_stacks(input, output, fmt_out, opts, flt, where, jobs, scheduler):
+    """A dataset's folded stacks (every source trace folded, equal stacks added), or their
+    flame graph."""
+    from ..dataset import parse_where
+    if fmt_out not in ("folded", "svg"):
+        fail(f"a dataset converts to folded stacks or SVG (its Parquet files are the tables), "
+             f"not {fmt_out}", 2)
+    svg_only = ("title", "subtitle", "width", "height", "fontsize", "minwidth", "colors",
+                "hash", "countname", "reverse", "inverted", "negate")
+    fold_opts = {k: v for k, v in opts.items() if k not in svg_only}
+    w = usage(lambda: parse_where(where)) if where else None
+    lines, unit = run(lambda: api.fold(input, filters=flt, where=w, jobs=jobs,
+                                       scheduler=scheduler, **fold_opts), input)
+    if fmt_out == "folded":
+        from ..writers.folded import write_lines
+        run(lambda: write_lines(lines, output), output)
+        return
+    from ..writers.svg import SvgOptions, write_svg
+    o = usage(lambda: SvgOptions(**{k: v for k, v in opts.items() if k != "per_thread"}))
+    run(lambda: write_svg(lines, output, o, unit=unit,
+                          subtitle=f"dataset {os.path.basename(input.rstrip('/'))}, weight: "
+                                   f"{unit}"), output)

@@ -9,9 +9,10 @@ from typing import List, Optional
 
 import typer
 
-from .common import (COMM_OPT, DEPTH_OPT, FORMAT_OPT, FROM_OPT, FUNC_OPT, MINDUR_OPT, ONCPU_OPT,
-                     PID_OPT, TID_OPT, TIME_OPT, api, app, emit, fail, filters, note,
-                     output_help, run, table_format, usage, writers)
+from .common import (COMM_OPT, DEPTH_OPT, FORMAT_OPT, FROM_OPT, FUNC_OPT, JOBS_OPT, MINDUR_OPT,
+                     ONCPU_OPT, PID_OPT, SCHED_OPT, TID_OPT, TIME_OPT, WHERE_OPT, api, app,
+                     emit, fail, filters, note, output_help, run, table_format, usage, writers,
+                     where_of)
 
 OUTPUTS = ("parquet", "jsonl", "tsv", "csv", "folded", "svg")
 
@@ -25,7 +26,8 @@ def diff(
     from_: Optional[str] = FROM_OPT,
     level: str = typer.Option("function", "--level", help="function or path (call paths)"),
     by: Optional[str] = typer.Option(None, "--by", help="compare per comm or per tid "
-                                     "(default: threads merged)"),
+                                     "(default: threads merged), or per value of a dataset "
+                                     "label (--by host)"),
     sort: str = typer.Option("impact", "--sort", "-s", help="impact (|change| of total time "
                              "or weight), total, self, calls, rel, name"),
     top: int = typer.Option(30, "--top", "-n", help="rows shown in the terminal (0 = all)"),
@@ -45,6 +47,7 @@ def diff(
     to: Optional[str] = typer.Option(None, "--to", help=", ".join(OUTPUTS)),
     normalize: bool = typer.Option(False, "--normalize", help="folded: scale base weights to "
                                    "the new total (difffolded.pl -n)"),
+    where: Optional[str] = WHERE_OPT, jobs: int = JOBS_OPT, scheduler: Optional[str] = SCHED_OPT,
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
@@ -55,8 +58,7 @@ def diff(
     base, new = _diff_sides(list(runs or []), base, new)
     if level not in ("function", "path"):
         fail("--level is function or path", 2)
-    if by not in (None, "comm", "tid"):
-        fail("--by is comm or tid", 2)
+    w = where_of(where)
     flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
     min_delta_ns = usage(lambda: parse_duration(min_delta))
     fmt_out = usage(lambda: writers.format_for(output or "-", to, OUTPUTS)) \
@@ -64,13 +66,13 @@ def diff(
     shown_as = table_format(fmt, json_)
 
     if fmt_out in ("svg", "folded"):
-        lines, unit = run(lambda: api.diff_folded(base, new, from_, by, flt, normalize),
-                          " ".join(base + new))
+        lines, unit = run(lambda: api.diff_folded(base, new, from_, by, flt, normalize, w,
+                                                  jobs, scheduler), " ".join(base + new))
         run(lambda: _diff_flame(fmt_out, output or "-", lines, base, new, normalize, unit),
             output)
         return
-    df = run(lambda: api.diff(base, new, from_, level, by, flt, alpha, sort, min_delta_ns),
-             " ".join(base + new))
+    df = run(lambda: api.diff(base, new, from_, level, by, flt, alpha, sort, min_delta_ns, w,
+                              jobs, scheduler), " ".join(base + new))
     shown = _diff_rows(df, all_)
     if fmt_out:
         from ..writers.table import write_frame

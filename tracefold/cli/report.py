@@ -6,9 +6,9 @@ from typing import Optional
 
 import typer
 
-from .common import (COMM_OPT, DEPTH_OPT, FORMAT_OPT, FROM_OPT, FUNC_OPT, MINDUR_OPT, ONCPU_OPT,
-                     PID_OPT, TID_OPT, TIME_OPT, api, app, emit, fail, filters, note, run,
-                     table_format)
+from .common import (COMM_OPT, DEPTH_OPT, FORMAT_OPT, FROM_OPT, FUNC_OPT, JOBS_OPT, MINDUR_OPT,
+                     ONCPU_OPT, PID_OPT, SCHED_OPT, TID_OPT, TIME_OPT, WHERE_OPT, api, app,
+                     emit, fail, filters, note, run, table_format, where_of)
 
 # -F names -> column, per table; the default columns of each
 FIELDS = {"total": ("total_ns", "weight"), "self": ("self_ns", "self_weight"),
@@ -28,7 +28,8 @@ HEADERS = {"total_ns": "total", "self_ns": "self", "avg_ns": "avg", "min_ns": "m
 
 @app.command()
 def report(
-    input: str = typer.Argument(..., help="trace file (.gz ok), folded stacks, Parquet, or -"),
+    input: str = typer.Argument(..., help="trace file (.gz ok), folded stacks, Parquet, -, or "
+                                "a dataset folder"),
     from_: Optional[str] = FROM_OPT,
     sort: str = typer.Option("total", "--sort", "-s", help="keys, comma separated: calls: "
                              "total, self, calls, avg, min, max, name; samples: total, self, "
@@ -46,6 +47,7 @@ def report(
                                "(= --format json)"),
     per_thread: bool = typer.Option(False, "--per-thread", help="one row per thread and "
                                     "function"),
+    where: Optional[str] = WHERE_OPT, jobs: int = JOBS_OPT, scheduler: Optional[str] = SCHED_OPT,
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
@@ -55,8 +57,10 @@ def report(
     with --sort comm,dso,sym, samples grouped as `perf report` does."""
     out = table_format(fmt, json_)
     flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
+    w = where_of(where)
     df = run(lambda: api.report(input, from_, per_thread=per_thread, filters=flt, sort=sort,
-                                threshold=threshold), input)
+                                threshold=threshold, where=w, jobs=jobs, scheduler=scheduler),
+             input)
     if df.empty:
         why = "no calls or stack samples to report"
         if time:

@@ -5,6 +5,7 @@ import json
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,10 +14,18 @@ from ..schema import SCHEMA, SCHEMA_VERSION
 from .base import Writer
 
 
+@dataclass
+class ParquetOptions:
+    # constant string columns added after the schema's (a dataset's ``source`` and labels,
+    # docs/dataset.md); the rows are the same
+    columns: dict | None = None
+
+
 class ParquetWriter(Writer):
     name = "parquet"
     binary = True
     description = "the normalized call-event table (docs/schema.md)"
+    Options = ParquetOptions
 
     def begin(self):
         self._spool = None
@@ -29,9 +38,13 @@ class ParquetWriter(Writer):
         # encoding stores them in a fraction of the space of dictionary / plain pages, and
         # writes faster (bench/README.md); strings keep dictionary pages
         ints = [f.name for f in SCHEMA if pa.types.is_integer(f.type)]
+        self._extra = dict(self.o.columns or {})
+        self._schema = SCHEMA
+        for name in self._extra:
+            self._schema = self._schema.append(pa.field(name, pa.string()))
         self._writer = pq.ParquetWriter(
-            path, SCHEMA, compression="zstd",
-            use_dictionary=[f.name for f in SCHEMA if f.name not in ints],
+            path, self._schema, compression="zstd",
+            use_dictionary=[f.name for f in self._schema if f.name not in ints],
             column_encoding={c: "DELTA_BINARY_PACKED" for c in ints},
             # min/max statistics where filters use them; on stacks, texts and maps they only
             # cost time (a fifth of the write for perf samples)
@@ -43,6 +56,8 @@ class ParquetWriter(Writer):
 
     def write(self, table: pa.Table):
         table = table.cast(SCHEMA) if table.schema != SCHEMA else table
+        for name, value in self._extra.items():
+            table = table.append_column(name, pa.array([value] * table.num_rows, pa.string()))
         self._wait()
         import threading
         self._error = None

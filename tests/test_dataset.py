@@ -1,0 +1,207 @@
+"""Many traces, one dataset (issue 16): conversion in one process, in local processes and on a
+real Dask distributed cluster (a scheduler and two worker processes on 127.0.0.1) gives the
+same bytes; failures, resume, labels and partitions; analyses over a dataset equal the
+single-trace ones merged."""
+import json
+import os
+import shutil
+from collections import Counter
+
+import pandas as pd
+import pytest
+
+import tracefold
+from conftest import GOLDEN, manifest, need_shared, run_cli
+from tracefold import dataset as D
+
+DIFF = GOLDEN / "uftrace-diff"
+
+
+def corpus_inputs(n=30, max_bytes=400_000):
+    """A few dozen real corpus traces of several formats (small ones), in manifest order."""
+    need_shared()
+    out, per_fmt = [], Counter()
+    for fmt, p in manifest(("clean",)):
+        if p.is_file() and p.stat().st_size <= max_bytes and per_fmt[fmt] < n // 4 + 1:
+            out.append(p)
+            per_fmt[fmt] += 1
+    assert len(out) >= 20 and len(per_fmt) >= 3
+    return out[:n]
+
+
+def files_of(ds):
+    """{relative path: bytes} of a dataset's Parquet files and its manifest."""
+    out = {}
+    for root, _, files in os.walk(ds):
+        for f in files:
+            p = os.path.join(root, f)
+            out[os.path.relpath(p, ds)] = open(p, "rb").read()
+    return out
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as c:
+        yield c.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def traces(tmp_path_factory):
+    """Corpus traces copied under host=…/ folders (labels from their path)."""
+    root = tmp_path_factory.mktemp("fleet")
+    for k, p in enumerate(corpus_inputs()):
+        d = root / f"web{k % 3}" / p.parent.name
+        d.mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, d / p.name)
+    return root
+
+
+def test_same_dataset_in_one_process_local_processes_and_dask(tmp_path, traces, cluster):
+    args = [traces, "--label-from", "{host}/{project}/*", "--partition-by", "host",
+            "--label", "build=7", "-q"]
+    one, two, dask = tmp_path / "one", tmp_path / "two", tmp_path / "dask"
+    assert run_cli("convert", *args, "-o", f"{one}/").returncode == 0
+    assert run_cli("convert", *args, "-o", f"{two}/", "--jobs", "2").returncode == 0
+    p = run_cli("convert", *args, "-o", f"{dask}/", "--scheduler", cluster)
+    assert p.returncode == 0, p.stderr
+    a, b, c = files_of(one), files_of(two), files_of(dask)
+    assert a == b == c
+    m = json.loads(a[D.MANIFEST])
+    n = sum(1 for _ in traces.rglob("*") if _.is_file())
+    assert len(m["inputs"]) == n and m["partition_by"] == ["host"]
+    for e in m["inputs"]:
+        assert e["file"].startswith(f"host={e['labels']['host']}/")
+        assert e["labels"]["build"] == "7" and e["info"]["unrecognized"] >= 0
+    # every file holds exactly the rows of its trace, with its source and labels
+    for e in m["inputs"][:8]:
+        t = pd.read_parquet(one / e["file"])
+        want = tracefold.read(e["source"])
+        assert len(t) == len(want) and set(t.source) == {e["source"]}
+        assert set(t.build) == {"7"} and "host" not in t.columns     # host: a partition
+        assert list(t.line) == list(want.line)
+
+
+def test_failures_are_named_and_the_rest_converted(tmp_path, traces):
+    bad = tmp_path / "in" / "broken.txt"
+    bad.parent.mkdir()
+    bad.write_text("this is not a trace\nat all\n")
+    good = sorted(p for p in traces.rglob("*") if p.is_file())[:5]
+    out = tmp_path / "ds"
+    p = run_cli("convert", bad, *good, "-o", f"{out}/")
+    assert p.returncode == 1 and b"broken.txt" in p.stderr
+    assert b"5 converted, 0 already there, 1 failed, of 6 inputs" in p.stderr
+    m = D.read_manifest(out)
+    assert len(m["inputs"]) == 5 and str(bad) not in {e["source"] for e in m["inputs"]}
+    leftovers = [f for f in files_of(out) if f.endswith(".part")]
+    assert not leftovers
+
+
+def test_resume_skips_what_is_there_and_redoes_what_changed(tmp_path, traces):
+    src = tmp_path / "src"
+    shutil.copytree(traces, src)
+    out = tmp_path / "ds"
+    first = run_cli("convert", src, "-o", f"{out}/", "-q")
+    assert first.returncode == 0
+    before = files_of(out)
+    again = run_cli("convert", src, "-o", f"{out}/", "--resume")
+    n = len(D.read_manifest(out)["inputs"])
+    assert again.returncode == 0 and f"0 converted, {n} already there".encode() in again.stderr
+    assert files_of(out) == before
+    one = next(p for p in sorted(src.rglob("*.txt")))
+    one.write_text(one.read_text() + "\n")          # same trace, one more (blank) line
+    third = run_cli("convert", src, "-o", f"{out}/", "--resume")
+    assert f"1 converted, {n - 1} already there".encode() in third.stderr
+    e = {x["source"]: x for x in D.read_manifest(out)["inputs"]}[str(one)]
+    assert e["size"] == one.stat().st_size
+
+
+def _uftrace_dataset(tmp_path, name, runs):
+    """base-01 … / x4-1 …: labels side (base, x4) and n (the run's number: 1, 2, 3)."""
+    d = tmp_path / name
+    p = run_cli("convert", *[DIFF / r for r in runs], "-o", f"{d}/", "--label-from",
+                "{side}-*{n}.txt.gz", "-q")
+    assert p.returncode == 0, p.stderr
+    return d
+
+
+def test_report_and_folded_over_a_dataset_merge_the_traces(tmp_path, cluster):
+    runs = ["base-01.txt.gz", "base-02.txt.gz", "x4-1.txt.gz"]
+    ds = _uftrace_dataset(tmp_path, "ds", runs)
+    got = tracefold.report(ds).set_index("function")
+    parts = [tracefold.report(DIFF / r).set_index("function") for r in runs]
+    for fn in got.index:
+        rows = [p.loc[fn] for p in parts if fn in p.index]
+        assert got.loc[fn, "calls"] == sum(r["calls"] for r in rows)
+        assert got.loc[fn, "self_ns"] == sum(r["self_ns"] for r in rows)
+        assert got.loc[fn, "min_ns"] == min(r["min_ns"] for r in rows)
+        assert got.loc[fn, "max_ns"] == max(r["max_ns"] for r in rows)
+    assert abs(got["self%"].sum() - 100) < 1e-6
+    # on the cluster, in local processes: the same table
+    p = run_cli("report", ds, "--json", "--scheduler", cluster)
+    rows = [json.loads(x) for x in p.stdout.decode().splitlines()]
+    assert {r["function"]: r["calls"] for r in rows} == got["calls"].to_dict()
+    p = run_cli("report", ds, "--json", "--jobs", "2", "--where", "side=x4")
+    rows = [json.loads(x) for x in p.stdout.decode().splitlines()]
+    assert {r["function"]: r["calls"] for r in rows} == \
+        tracefold.report(DIFF / "x4-1.txt.gz").set_index("function")["calls"].to_dict()
+    # folded: equal stacks of the traces added
+    want = Counter()
+    for r in runs:
+        for ln in run_cli("convert", DIFF / r, "--to", "folded", "-o", "-").stdout.decode() \
+                .splitlines():
+            k, _, w = ln.rpartition(" ")
+            want[k] += int(w)
+    p = run_cli("convert", ds, "-o", tmp_path / "all.folded", "--scheduler", cluster)
+    assert p.returncode == 0, p.stderr
+    got_lines = (tmp_path / "all.folded").read_text().splitlines()
+    assert got_lines == [f"{k} {v}" for k, v in sorted(want.items()) if v > 0]
+    assert run_cli("convert", ds, "-o", tmp_path / "all.svg").returncode == 0
+    p = run_cli("convert", ds, "-o", tmp_path / "all.json")
+    assert p.returncode == 2 and b"folded stacks or SVG" in p.stderr
+
+
+def test_diff_of_datasets_treats_each_trace_as_a_run(tmp_path):
+    before = _uftrace_dataset(tmp_path, "before", [f"base-0{k}.txt.gz" for k in (1, 2, 3)])
+    after = _uftrace_dataset(tmp_path, "after", [f"x4-{k}.txt.gz" for k in (1, 2, 3)])
+    got = tracefold.diff(before, after)
+    want = tracefold.diff([DIFF / f"base-0{k}.txt.gz" for k in (1, 2, 3)],
+                          [DIFF / f"x4-{k}.txt.gz" for k in (1, 2, 3)])
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+    assert got.attrs["runs"] == (3, 3)
+    row = got.set_index("function").loc["compute"]
+    assert row["significant"] and row["delta_total_ns"] > 0
+    # per label value: one comparison each, in a group column
+    both = tracefold.diff(before, after, group="n")
+    assert set(both.group) == {"1", "2", "3"}
+    p = run_cli("diff", "--base", before, "--new", after, "--json")
+    rows = [json.loads(x) for x in p.stdout.decode().splitlines()]
+    assert "compute" in {r["function"] for r in rows}
+
+
+def test_read_dataset_as_dask_and_arrow(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    ds = _uftrace_dataset(tmp_path, "ds", ["base-01.txt.gz", "x4-1.txt.gz"])
+    ddf = tracefold.read_dataset(ds)
+    n = sum(len(tracefold.read(DIFF / r)) for r in ["base-01.txt.gz", "x4-1.txt.gz"])
+    assert len(ddf) == n and {"source", "side", "n", "dur_ns"} <= set(ddf.columns)
+    calls = ddf[ddf.kind == "call"].groupby("kind").dur_ns.count().compute()
+    assert int(calls.iloc[0]) > 0
+    one = tracefold.read_dataset(ds, filters={"side": "x4"})
+    assert set(one.source.unique().compute()) == {str(DIFF / "x4-1.txt.gz")}
+    arrow = tracefold.read_dataset(ds, engine="arrow")
+    assert arrow.count_rows() == n
+
+
+def test_dataset_options_are_checked(tmp_path):
+    p = run_cli("convert", DIFF / "base-01.txt.gz", DIFF / "x4-1.txt.gz", "-o", f"{tmp_path}/d/",
+                "--partition-by", "host")
+    assert p.returncode == 2 and b"no such label" in p.stderr
+    for bad in ("source=x", "kind=x", "no_equals"):
+        p = run_cli("convert", DIFF / "base-01.txt.gz", DIFF / "x4-1.txt.gz", "-o",
+                    f"{tmp_path}/d/", "--label", bad)
+        assert p.returncode == 2 and b"--label" in p.stderr, bad
+    ds = _uftrace_dataset(tmp_path, "ds", ["base-01.txt.gz"])
+    p = run_cli("report", ds, "--where", "nosuch=1")
+    assert p.returncode == 2 and b"not a label" in p.stderr
