@@ -205,3 +205,29 @@ def test_dataset_options_are_checked(tmp_path):
     ds = _uftrace_dataset(tmp_path, "ds", ["base-01.txt.gz"])
     p = run_cli("report", ds, "--where", "nosuch=1")
     assert p.returncode == 2 and b"not a label" in p.stderr
+
+
+def test_graph_and_fs_over_a_dataset_add_up_the_traces(tmp_path, cluster):
+    runs = ["base-01.txt.gz", "x4-1.txt.gz"]
+    ds = _uftrace_dataset(tmp_path, "ds", runs)
+    g = tracefold.callgraph(ds, scheduler=cluster)
+    parts = [tracefold.callgraph(DIFF / r) for r in runs]
+    for k, a in g.nodes(data=True):
+        assert a["calls"] == sum(p.nodes[k]["calls"] for p in parts if k in p)
+        assert a["self_ns"] == sum(p.nodes[k]["self_ns"] for p in parts if k in p)
+    for u, v, e in g.edges(data=True):
+        assert e["calls"] == sum(p.edges[u, v]["calls"] for p in parts if p.has_edge(u, v))
+    p = run_cli("graph", ds, "-o", tmp_path / "g.dot", "--jobs", "2")
+    assert p.returncode == 0 and "compute" in (tmp_path / "g.dot").read_text()
+    # the file-system layer view of kernel function_graph traces
+    fs_in = [GOLDEN / "fs" / n for n in ("vm-ftrace-graph-hello.txt",
+                                         "vm-ftrace-graph-submit_bio.txt")]
+    fds = tmp_path / "fsds"
+    assert run_cli("convert", *fs_in, "-o", f"{fds}/", "-q").returncode == 0
+    res = tracefold.fs(fds)
+    one = [tracefold.fs(x) for x in fs_in]
+    assert len(res.instances) == sum(len(r.instances) for r in one)
+    for sc, e in res.by_syscall.items():
+        assert e["_n"] == sum(r.by_syscall.get(sc, {}).get("_n", 0) for r in one)
+    p = run_cli("fs", fds, "--format", "csv")
+    assert p.returncode == 0 and p.stdout.startswith(b"syscall,count,total")

@@ -233,11 +233,22 @@ def _filtered(source, format, filters, result: ReadResult | None = None):
             yield t
 
 
-def callgraph(source, format: str | None = None, per_thread: bool = False, filters=None):
+def callgraph(source, format: str | None = None, per_thread: bool = False, filters=None,
+              where=None, jobs: int = 1, scheduler: str | None = None):
     """The call graph of a trace (path, Parquet file, Arrow table or DataFrame) as an
     ``nx.DiGraph``: a node per function (per thread and function with ``per_thread``) with
     calls, total / self / avg / min / max ns, or sample weights; an edge caller → callee with
-    calls and inclusive time (see analysis.callgraph.CallGraphBuilder)."""
+    calls and inclusive time (see analysis.callgraph.CallGraphBuilder). A dataset's graph
+    merges the graphs of its source traces (``where``, ``jobs``, ``scheduler`` as for
+    report)."""
+    fn = functools.partial(_graph_part, format=format, per_thread=per_thread, filters=filters)
+    if dataset.is_dataset(source):
+        from .analysis.callgraph import merge_graphs
+        return merge_graphs(_map_runs(source, where, fn, jobs, scheduler))
+    return fn(source)
+
+
+def _graph_part(source, format, per_thread, filters):
     from .analysis.callgraph import CallGraphBuilder
     b = CallGraphBuilder(per_thread)
     for t in _filtered(source, format, filters):
@@ -456,12 +467,28 @@ def read_dataset(path, filters=None, engine: str = "dask"):
     return dataset.read_dataset(path, filters, engine)
 
 
-def fs(source, format: str | None = None, rules=None, filters=None, keep_rows: bool = False):
+def fs(source, format: str | None = None, rules=None, filters=None, keep_rows: bool = False,
+       where=None, jobs: int = 1, scheduler: str | None = None):
     """The file-system layer view of a trace (see analysis/fs.py): an FsResult with the
     syscall instances, per-syscall layer figures, unknown functions and layer stacks (and the
-    layer-run tree of every instance with ``keep_rows``, for the Chrome export)."""
-    from .analysis.fs import FsAnalyzer, Rules
-    a = FsAnalyzer(Rules(rules) if not isinstance(rules, Rules) else rules, keep_rows)
+    layer-run tree of every instance with ``keep_rows``, for the Chrome export). A dataset's
+    view adds up those of its source traces (``where``, ``jobs``, ``scheduler`` as for
+    report)."""
+    from .analysis.fs import Rules, merge_results
+    rules = Rules(rules) if not isinstance(rules, Rules) else rules
+    fn = functools.partial(_fs_part, format=format, rules=rules, filters=filters,
+                           keep_rows=keep_rows)
+    if dataset.is_dataset(source):
+        if keep_rows:
+            from .errors import UsageError
+            raise UsageError("Chrome JSON of a dataset's layers: not made (one trace at a time)")
+        return merge_results(_map_runs(source, where, fn, jobs, scheduler))
+    return fn(source)
+
+
+def _fs_part(source, format, rules, filters, keep_rows):
+    from .analysis.fs import FsAnalyzer
+    a = FsAnalyzer(rules, keep_rows)
     for t in _filtered(source, format, filters):
         a.add(t)
     return a.result()

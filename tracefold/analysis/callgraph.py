@@ -205,3 +205,40 @@ def _node_attrs(key, **figures):
     if isinstance(key, tuple):
         return dict(name=key[1], thread=key[0], **figures)
     return dict(name=key, **figures)
+
+
+ADDED = ("calls", "total_ns", "self_ns", "weight", "self_weight", "samples", "timed")
+
+
+def merge_graphs(graphs):
+    """The call graph of several traces (a dataset's): figures of equal nodes and edges
+    added, min / max over all, avg weighted by calls; nodes in order of first appearance."""
+    import networkx as nx
+    g = nx.DiGraph()
+    for h in graphs:
+        if not g.graph and h.graph:
+            g.graph.update(h.graph)
+        for k, a in h.nodes(data=True):
+            if k not in g:
+                g.add_node(k, **a)
+                continue
+            m = g.nodes[k]
+            calls = m.get("calls", 0) + a.get("calls", 0)
+            if "avg_ns" in a and calls:
+                m["avg_ns"] = (m["avg_ns"] * m.get("calls", 0) + a["avg_ns"] * a.get("calls", 0)) \
+                    // calls
+            for x in ADDED:
+                if x in a:
+                    m[x] = m.get(x, 0) + a[x]
+            if "min_ns" in a:
+                m["min_ns"] = min(m["min_ns"], a["min_ns"])
+                m["max_ns"] = max(m["max_ns"], a["max_ns"])
+        for u, v, e in h.edges(data=True):
+            if not g.has_edge(u, v):
+                g.add_edge(u, v, **e)
+                continue
+            m = g.edges[u, v]
+            for x, val in e.items():
+                if isinstance(val, (int, float)):
+                    m[x] = m.get(x, 0) + val
+    return g

@@ -429,6 +429,33 @@ class FsAnalyzer:
         return res
 
 
+def merge_results(results) -> FsResult:
+    """The layer view of several traces (a dataset's): instances together, per-syscall
+    figures, file systems, unknown functions, layer stacks and notes added."""
+    results = list(results)
+    kinds = {r.kind for r in results if r.instances or r.layer_stacks}
+    if len(kinds) > 1:
+        raise UsageError(f"traces of different kinds ({', '.join(sorted(kinds))}): their "
+                         "layer views do not add up (--where chooses traces of one kind)")
+    first = next((r for r in results if r.kind in kinds), results[0] if results else None)
+    out = FsResult(first.kind if first else "calls", first.figure if first else "ns")
+    for r in results:
+        out.instances += r.instances
+        for sc, e in r.by_syscall.items():
+            out.by_syscall.setdefault(sc, Counter()).update(e)
+        for sc, c in r.fs_of.items():
+            out.fs_of.setdefault(sc, Counter()).update(c)
+        out.unknown.update(r.unknown)
+        out.outside += r.outside
+        out.layer_stacks.update(r.layer_stacks)
+        out.notes.update(r.notes)
+        if r.roots == "syscall":
+            out.roots = "syscall"
+        elif first is not None and r is first:
+            out.roots = r.roots
+    return out
+
+
 def summarize(res: FsResult) -> list[dict]:
     """Per syscall: count, total, p50 / p99 duration (calls), share per layer, file system."""
     out = []

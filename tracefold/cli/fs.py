@@ -10,9 +10,10 @@ from typing import Optional
 
 import typer
 
-from .common import (COMM_OPT, DEPTH_OPT, FORMAT_OPT, FROM_OPT, FUNC_OPT, MINDUR_OPT, ONCPU_OPT,
-                     PID_OPT, TID_OPT, TIME_OPT, api, app, emit, fail, filters, output_help,
-                     run, table_format, usage, writers)
+from .common import (COMM_OPT, DEPTH_OPT, FORMAT_OPT, FROM_OPT, FUNC_OPT, JOBS_OPT, MINDUR_OPT,
+                     ONCPU_OPT, PID_OPT, SCHED_OPT, TID_OPT, TIME_OPT, WHERE_OPT, api, app,
+                     emit, fail, filters, output_help, run, table_format, usage, where_of,
+                     writers)
 
 OUTPUTS = ("parquet", "jsonl", "tsv", "csv", "folded", "svg", "chrome")
 
@@ -31,6 +32,7 @@ def fs_cmd(
                                          + ": instances (tables), layer stacks (folded, "
                                          "svg), layer slices (chrome)"),
     to: Optional[str] = typer.Option(None, "--to", help=", ".join(OUTPUTS)),
+    where: Optional[str] = WHERE_OPT, jobs: int = JOBS_OPT, scheduler: Optional[str] = SCHED_OPT,
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
@@ -41,7 +43,8 @@ def fs_cmd(
     fmt_out = usage(lambda: writers.format_for(output or "-", to, OUTPUTS)) \
         if output or to else None
     shown_as = table_format(fmt)
-    res = run(lambda: api.fs(input, from_, rules, flt, keep_rows=fmt_out == "chrome"), input)
+    res = run(lambda: api.fs(input, from_, rules, flt, keep_rows=fmt_out == "chrome",
+                             where=where_of(where), jobs=jobs, scheduler=scheduler), input)
     if fmt_out:
         if fmt_out == "chrome" and res.kind not in ("calls", "syscall events"):
             fail(f"Chrome JSON needs traced calls with durations; this input has {res.kind}", 2)

@@ -40,12 +40,8 @@ class GraphMLWriter(_GraphWriter):
     description = "call graph as GraphML (networkx, Gephi, yEd, Cytoscape)"
 
     def end(self):
-        import networkx as nx
-        g = self.builder.graph()
-        h = nx.relabel_nodes(g, {k: _node_id(k) for k in g.nodes})
-        h.graph = {k: str(v) for k, v in g.graph.items()}
         with self.open_binary() as f:
-            nx.write_graphml(h, f)
+            write_graphml(self.builder.graph(), f)
 
 
 class DotWriter(_GraphWriter):
@@ -53,39 +49,69 @@ class DotWriter(_GraphWriter):
     description = "call graph as Graphviz DOT (render with `dot -Tsvg`)"
 
     def end(self):
-        g = self.builder.graph()
-        src = g.graph.get("source")
-        measure = {"calls": "total_ns", "stacks": "weight", "entries": "calls"}.get(src, "calls")
-        top = max((a.get(measure, 0) for _, a in g.nodes(data=True)), default=0) or 1
-        ids = {k: f"n{i}" for i, k in enumerate(g.nodes)}
-        out = ["digraph callgraph {", '  graph [rankdir=TB, fontname="Helvetica"];',
-               '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];',
-               '  edge [fontname="Helvetica", fontsize=9];']
-        for k, a in g.nodes(data=True):
-            lines = [a["name"]] + ([a["thread"]] if "thread" in a else [])
-            if src == "calls":
-                lines += [f"{a['calls']} calls", f"total {human_ns(a['total_ns'])}",
-                          f"self {human_ns(a['self_ns'])}"]
-                heat = a["self_ns"] / top
-            elif src == "stacks":
-                lines += [f"weight {a['weight']} ({100 * a['weight'] / top:.1f}% of top)",
-                          f"self {a['self_weight']}"]
-                heat = a["self_weight"] / top
-            else:
-                lines += [f"{a['calls']} calls"]
-                heat = a["calls"] / top
-            out.append(f'  {ids[k]} [label={_q(chr(10).join(lines))}, fillcolor="{_heat(heat)}"];')
-        for a, b, e in g.edges(data=True):
-            if src == "calls":
-                lab = f"{e['calls']}x {human_ns(e['total_ns'])}"
-            elif src == "stacks":
-                lab = f"{e['weight']}"
-            else:
-                lab = f"{e['calls']}x"
-            out.append(f"  {ids[a]} -> {ids[b]} [label={_q(lab)}];")
-        out.append("}")
         with self.open_text() as f:
-            f.write("\n".join(out) + "\n")
+            f.write(dot_text(self.builder.graph()))
+
+
+def write_graph(g, output: str, fmt: str):
+    """A call graph made elsewhere (a dataset's, merged) to ``output`` atomically."""
+    from .atomic import AtomicFile
+    import sys
+    with AtomicFile(output) as tmp:
+        if fmt == "graphml":
+            if tmp is None:
+                write_graphml(g, sys.stdout.buffer)
+            else:
+                with open(tmp, "wb") as f:
+                    write_graphml(g, f)
+        else:
+            text = dot_text(g)
+            if tmp is None:
+                sys.stdout.write(text)
+            else:
+                with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+                    f.write(text)
+
+
+def write_graphml(g, f):
+    import networkx as nx
+    h = nx.relabel_nodes(g, {k: _node_id(k) for k in g.nodes})
+    h.graph = {k: str(v) for k, v in g.graph.items()}
+    nx.write_graphml(h, f)
+
+
+def dot_text(g) -> str:
+    src = g.graph.get("source")
+    measure = {"calls": "total_ns", "stacks": "weight", "entries": "calls"}.get(src, "calls")
+    top = max((a.get(measure, 0) for _, a in g.nodes(data=True)), default=0) or 1
+    ids = {k: f"n{i}" for i, k in enumerate(g.nodes)}
+    out = ["digraph callgraph {", '  graph [rankdir=TB, fontname="Helvetica"];',
+           '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];',
+           '  edge [fontname="Helvetica", fontsize=9];']
+    for k, a in g.nodes(data=True):
+        lines = [a["name"]] + ([a["thread"]] if "thread" in a else [])
+        if src == "calls":
+            lines += [f"{a['calls']} calls", f"total {human_ns(a['total_ns'])}",
+                      f"self {human_ns(a['self_ns'])}"]
+            heat = a["self_ns"] / top
+        elif src == "stacks":
+            lines += [f"weight {a['weight']} ({100 * a['weight'] / top:.1f}% of top)",
+                      f"self {a['self_weight']}"]
+            heat = a["self_weight"] / top
+        else:
+            lines += [f"{a['calls']} calls"]
+            heat = a["calls"] / top
+        out.append(f'  {ids[k]} [label={_q(chr(10).join(lines))}, fillcolor="{_heat(heat)}"];')
+    for a, b, e in g.edges(data=True):
+        if src == "calls":
+            lab = f"{e['calls']}x {human_ns(e['total_ns'])}"
+        elif src == "stacks":
+            lab = f"{e['weight']}"
+        else:
+            lab = f"{e['calls']}x"
+        out.append(f"  {ids[a]} -> {ids[b]} [label={_q(lab)}];")
+    out.append("}")
+    return "\n".join(out) + "\n"
 
 
 def _q(s: str) -> str:
