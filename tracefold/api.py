@@ -11,6 +11,7 @@ import pyarrow as pa
 from . import dataset, readers
 from .schema import SCHEMA
 from .readers.order import InputOrder
+from .readers import pipeline
 from .readers.pipeline import jobs_for, parsed_chunks
 from .source import InputError, iter_chunks, prefetch
 
@@ -61,7 +62,8 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
         # they are forked from the thread that stitches, before any other thread starts)
         jobs = jobs_for(path, reader)
         stitched = _stitched(reader, chunks, jobs)
-        for t, open_min in (prefetch(stitched) if jobs == 1 else stitched):
+        for t, open_min in (prefetch(stitched) if jobs == 1 and not pipeline.SERIAL
+                            else stitched):
             for out in order.push(t, open_min):
                 reader.stats.add_table(out)
                 yield out
@@ -171,7 +173,8 @@ def _stitched(reader, chunks, jobs):
     rows the reader holds at the end (with None)."""
     from .readers.base import drain_out_of_range
     drain_out_of_range()
-    for parsed, st, oor in parsed_chunks(reader, chunks, jobs, prefetch):
+    for parsed, st, oor in parsed_chunks(reader, chunks, jobs,
+                                         None if pipeline.SERIAL else prefetch):
         if st is not None:
             reader.stats.merge(st)
         t = reader.stitch(parsed)

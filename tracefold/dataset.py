@@ -192,12 +192,18 @@ def run_tasks(fn, items, jobs: int = 1, scheduler: str | None = None):
 
 
 class _Convert:
-    """A picklable ``convert_one`` with its fixed arguments (for processes and Dask)."""
+    """A picklable ``convert_one`` with its fixed arguments (for processes and Dask).
+    ``serial``: each conversion on one core — the workers share the cores, so a conversion's
+    own threads (parse, read-ahead, writer) would only compete with the other workers."""
 
-    def __init__(self, out_dir, fmt, partition_by):
+    def __init__(self, out_dir, fmt, partition_by, serial=False):
         self.out_dir, self.fmt, self.partition_by = out_dir, fmt, tuple(partition_by)
+        self.serial = serial
 
     def __call__(self, task):
+        if self.serial:
+            from .readers.pipeline import set_serial
+            set_serial(True)
         return convert_one(task, self.out_dir, self.fmt, self.partition_by)
 
 
@@ -246,7 +252,7 @@ def convert_many(inputs, out_dir, fmt=None, labels=None, label_from=None, partit
         todo.append(t)
     skipped = len(tasks) - len(todo)
     entries = {s: e for s, e in kept.items() if s not in {t.source for t in todo}}
-    fn = _Convert(out_dir, fmt, partition_by)
+    fn = _Convert(out_dir, fmt, partition_by, serial=bool(scheduler) or jobs > 1)
     for task, res, err in run_tasks(fn, todo, jobs, scheduler):
         if err is not None:
             failed.append((task.source, f"{type(err).__name__}: {err}"))

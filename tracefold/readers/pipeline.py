@@ -18,6 +18,21 @@ from collections import deque
 MIN_PARALLEL_BYTES = 16 << 20
 
 _READER = None      # the reader a worker parses with (inherited through fork)
+# one thread per conversion: set where many conversions share the cores (the worker
+# processes of a dataset conversion); no parse, read-ahead, stitch or writer threads
+SERIAL = False
+
+
+def set_serial(on: bool = True):
+    """Make every conversion of this process use one core (its own threads and Arrow's)."""
+    global SERIAL
+    SERIAL = on
+    from . import base
+    base.THREADS = 1 if on else base.THREADS
+    if on:
+        import pyarrow as pa
+        pa.set_cpu_count(1)
+        pa.set_io_thread_count(1)
 
 
 def jobs_for(path, reader) -> int:
@@ -81,6 +96,10 @@ def parsed_chunks(reader, chunks, jobs: int, read_ahead=None):
     if first is None:
         return
     yield reader.parse(first), None, 0
+    if SERIAL:
+        for c in it:
+            yield parse_alone(reader, c)
+        return
     if jobs <= 1:
         yield from _threaded(reader, read_ahead(it) if read_ahead else it)
         return

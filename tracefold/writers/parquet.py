@@ -58,6 +58,10 @@ class ParquetWriter(Writer):
         table = table.cast(SCHEMA) if table.schema != SCHEMA else table
         for name, value in self._extra.items():
             table = table.append_column(name, pa.array([value] * table.num_rows, pa.string()))
+        from ..readers import pipeline
+        if pipeline.SERIAL:             # one core per conversion: no writer thread
+            self._writer.write_table(table, row_group_size=1 << 20)
+            return
         self._wait()
         import threading
         self._error = None
