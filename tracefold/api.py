@@ -329,22 +329,57 @@ def _map_runs(path, where, fn, jobs=1, scheduler=None) -> list:
 def fold(source, format: str | None = None, filters=None, where=None, jobs: int = 1,
          scheduler: str | None = None, **options):
     """Folded stacks of a trace or of a dataset's source traces (merged: weights of equal
-    stacks added), with ``options`` as ``convert -o x.folded`` takes them. Returns (lines
-    sorted, unit of the weights)."""
+    stacks added), with ``options`` as ``convert -o x.folded`` takes them. Returns (an
+    iterator of the lines in stack order, the unit of the weights). Over a dataset, each
+    trace's stacks wait sorted in a temporary file as its task finishes and the files are
+    merged as the lines are read: memory holds one trace's stacks, not the dataset's."""
     if options.get("flamechart"):
         from .errors import UsageError
         raise UsageError("--flamechart follows one trace's time: not over a dataset")
     fn = functools.partial(_fold_part, format=format, filters=filters, options=options)
-    parts = _map_runs(source, where, fn, jobs, scheduler) if dataset.is_dataset(source) \
-        else [fn(source)]
-    total: dict = {}
-    units = set()
-    for counts, unit in parts:
-        units.add(unit)
-        for k, v in counts.items():
-            total[k] = total.get(k, 0) + v
-    unit = units.pop() if len(units) == 1 else "mixed units"
-    return [f"{k} {v}" for k, v in sorted(total.items()) if v > 0], unit
+    if not dataset.is_dataset(source):
+        counts, unit = fn(source)
+        return iter([f"{k} {v}" for k, v in sorted(counts.items()) if v > 0]), unit
+    import tempfile
+    spills, units = [], set()
+    try:
+        for run, res, err in dataset.run_tasks(fn, dataset.runs(source, where), jobs,
+                                               scheduler):
+            if err is not None:
+                raise err if isinstance(err, InputError) else \
+                    InputError(run.source, f"{type(err).__name__}: {err}")
+            counts, unit = res
+            units.add(unit)
+            f = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="tracefold-fold-")
+            f.writelines(f"{k} {v}\n" for k, v in sorted(counts.items()))
+            f.seek(0)
+            spills.append(f)
+            del counts, res
+    except BaseException:
+        for f in spills:
+            f.close()
+        raise
+    unit = units.pop() if len(units) == 1 else ("samples" if not units else "mixed units")
+    return _merged_lines(spills), unit
+
+
+def _merged_lines(files):
+    """Sorted "stack weight" lines of several files, equal stacks added (then closed)."""
+    import heapq
+    try:
+        key, total = None, 0
+        for ln in heapq.merge(*files, key=lambda x: x.rstrip("\n").rpartition(" ")[0]):
+            k, _, w = ln.rstrip("\n").rpartition(" ")
+            if k != key:
+                if key is not None and total > 0:
+                    yield f"{key} {total}"
+                key, total = k, 0
+            total += int(w)
+        if key is not None and total > 0:
+            yield f"{key} {total}"
+    finally:
+        for f in files:
+            f.close()
 
 
 def _fold_part(source, format, filters, options):

@@ -47,6 +47,17 @@ class FoldedWriter(Writer):
 
 
 def write_lines(lines, output: str):
-    """Folded lines (already made: diff, fs layers) to ``output`` atomically (- = stdout)."""
-    from .atomic import write_text
-    write_text(output, "".join(ln + "\n" for ln in lines))
+    """Folded lines (already made: diff, fs layers, a dataset's merged stacks; a list or an
+    iterator, written as it goes) to ``output`` atomically (- = stdout)."""
+    import sys
+    from .atomic import AtomicFile
+    with AtomicFile(output) as tmp:
+        f = sys.stdout if tmp is None else open(tmp, "w", encoding="utf-8", newline="\n")
+        try:
+            for ln in lines:
+                f.write(ln + "\n")
+        finally:
+            if tmp is None:
+                f.flush()
+            else:
+                f.close()
