@@ -247,7 +247,8 @@ def callgraph(source, format: str | None = None, per_thread: bool = False, filte
     fn = functools.partial(_graph_part, format=format, per_thread=per_thread, filters=filters)
     if dataset.is_dataset(source):
         from .analysis.callgraph import merge_graphs
-        return merge_graphs(_map_runs(source, where, fn, jobs, scheduler))
+        return merge_graphs((g for _, g in _each_run(dataset.runs(source, where), fn, jobs,
+                                                     scheduler)), ordered=True)
     return fn(source)
 
 
@@ -278,9 +279,9 @@ def report(source, format: str | None = None, per_thread: bool = False, filters=
     keys = R.parse_keys(sort)
     grouping = R.is_grouping(keys)
     if dataset.is_dataset(source):
-        parts = _map_runs(source, where, functools.partial(
-            _report_part, format=None, per_thread=per_thread, filters=filters,
-            keys=tuple(keys) if grouping else None), jobs, scheduler)
+        fn = functools.partial(_report_part, format=None, per_thread=per_thread,
+                               filters=filters, keys=tuple(keys) if grouping else None)
+        parts = (res for _, res in _each_run(dataset.runs(source, where), fn, jobs, scheduler))
         if grouping:
             df = R.SampleGroups.merge(parts, keys)
         else:
@@ -313,17 +314,24 @@ def _report_part(source, format, per_thread, filters, keys):
 
 
 def _map_runs(path, where, fn, jobs=1, scheduler=None) -> list:
-    """``fn(run)`` for every source trace of a dataset (in source order); an input that
-    fails stops it with its name."""
+    """``fn(run)`` for every source trace of a dataset, the results in source order; an
+    input that fails stops it with its name."""
     runs = dataset.runs(path, where)
     out = {}
+    for run, res in _each_run(runs, fn, jobs, scheduler):
+        out[run] = res
+    return [out[r] for r in runs]
+
+
+def _each_run(runs, fn, jobs=1, scheduler=None):
+    """(run, ``fn(run)``) as the tasks finish (any order): for results merged as they come,
+    so that memory holds the merge, not every trace's result."""
     for run, res, err in dataset.run_tasks(fn, runs, jobs, scheduler):
         if err is not None:
             if isinstance(err, InputError):
                 raise err
             raise InputError(run.source, f"{type(err).__name__}: {err}")
-        out[run] = res
-    return [out[r] for r in runs]
+        yield run, res
 
 
 def fold(source, format: str | None = None, filters=None, where=None, jobs: int = 1,
@@ -343,18 +351,13 @@ def fold(source, format: str | None = None, filters=None, where=None, jobs: int 
     import tempfile
     spills, units = [], set()
     try:
-        for run, res, err in dataset.run_tasks(fn, dataset.runs(source, where), jobs,
-                                               scheduler):
-            if err is not None:
-                raise err if isinstance(err, InputError) else \
-                    InputError(run.source, f"{type(err).__name__}: {err}")
-            counts, unit = res
+        for _, (counts, unit) in _each_run(dataset.runs(source, where), fn, jobs, scheduler):
             units.add(unit)
             f = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="tracefold-fold-")
             f.writelines(f"{k} {v}\n" for k, v in sorted(counts.items()))
             f.seek(0)
             spills.append(f)
-            del counts, res
+            del counts
     except BaseException:
         for f in spills:
             f.close()

@@ -149,6 +149,7 @@ def convert_one(task: Task, out_dir: str, fmt: str | None, partition_by) -> dict
         return {"source": task.source, "error": str(e)}
     info.pop("notes", None)
     info.pop("path", None)
+    _release()
     return {"source": task.source, "file": task.file, "labels": task.labels, "size": size,
             "sha256": digest, "info": info}
 
@@ -189,6 +190,15 @@ def run_tasks(fn, items, jobs: int = 1, scheduler: str | None = None):
             yield it, fn(it), None
         except (InputError, UsageError) as e:
             yield it, None, e
+
+
+def _release():
+    """Give the memory of a finished conversion back (a process converts many traces in a
+    row: what one leaves in Arrow's pool and Python's free lists would add up)."""
+    import gc
+    import pyarrow as pa
+    gc.collect()
+    pa.default_memory_pool().release_unused()
 
 
 class _Convert:

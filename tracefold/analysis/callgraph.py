@@ -210,9 +210,10 @@ def _node_attrs(key, **figures):
 ADDED = ("calls", "total_ns", "self_ns", "weight", "self_weight", "samples", "timed")
 
 
-def merge_graphs(graphs):
+def merge_graphs(graphs, ordered: bool = False):
     """The call graph of several traces (a dataset's): figures of equal nodes and edges
-    added, min / max over all, avg weighted by calls; nodes in order of first appearance."""
+    added, min / max over all, avg weighted by calls; nodes in order of first appearance, or
+    with ``ordered`` (graphs that come in any order) sorted by key."""
     import networkx as nx
     g = nx.DiGraph()
     for h in graphs:
@@ -241,4 +242,10 @@ def merge_graphs(graphs):
             for x, val in e.items():
                 if isinstance(val, (int, float)):
                     m[x] = m.get(x, 0) + val
-    return g
+    if not ordered:
+        return g
+    h = nx.DiGraph()
+    h.graph.update(g.graph)
+    h.add_nodes_from(sorted(g.nodes(data=True), key=lambda kv: str(kv[0])))
+    h.add_edges_from(sorted(g.edges(data=True), key=lambda e: (str(e[0]), str(e[1]))))
+    return h

@@ -136,15 +136,20 @@ class SampleGroups:
 
     @staticmethod
     def merge(parts, sort_keys) -> pd.DataFrame:
-        """The table of several inputs' sums(): overhead, samples, weight per group,
-        sorted (perf report: by overhead, unless figure keys say otherwise)."""
-        parts = [p for p in parts if len(p)]
-        if not parts:
+        """The table of several inputs' sums() (merged as they come): overhead, samples,
+        weight per group, sorted (perf report: by overhead, unless figure keys say
+        otherwise)."""
+        out = None
+        for p in parts:
+            if not len(p):
+                continue
+            keys = [c for c in p.columns if c not in ("weight", "samples")]
+            both = p if out is None else pd.concat([out, p], ignore_index=True)
+            out = both.groupby(keys, dropna=False, sort=False)[["weight", "samples"]].sum() \
+                .reset_index()
+        if out is None:
             return pd.DataFrame()
-        keys = [c for c in parts[0].columns if c not in ("weight", "samples")]
-        df = pd.concat(parts, ignore_index=True)
-        out = df.groupby(keys, dropna=False, sort=False)[["weight", "samples"]].sum()
-        out = out.reset_index()
+        keys = [c for c in out.columns if c not in ("weight", "samples")]
         out.insert(0, "overhead", _pct(out["weight"], out["weight"].sum()))
         table = dict(GROUP_FIGURES, **{k: k for k in keys})
         figures = [k for k in sort_keys if k not in GROUP_KEYS]
@@ -153,11 +158,14 @@ class SampleGroups:
 
 
 def merge_rows(parts) -> tuple[list[dict], str | None]:
-    """Per-function rows of several inputs (CallGraphBuilder.report() of each) as one:
-    counts, totals and weights added, min / max over all, avg weighted by calls."""
+    """Per-function rows of several inputs (CallGraphBuilder.report() of each, merged as they
+    come) as one: counts, totals and weights added, min / max over all, avg weighted by
+    calls."""
     merged: dict = {}
-    kinds = {src for _, src in parts if src}
-    for rows, _ in parts:
+    kinds = set()
+    for rows, src in parts:             # one pass: parts may come from a generator
+        if src:
+            kinds.add(src)
         for r in rows:
             key = (r["function"], r.get("thread"))
             m = merged.get(key)
