@@ -231,3 +231,43 @@ def test_graph_and_fs_over_a_dataset_add_up_the_traces(tmp_path, cluster):
         assert e["_n"] == sum(r.by_syscall.get(sc, {}).get("_n", 0) for r in one)
     p = run_cli("fs", fds, "--format", "csv")
     assert p.returncode == 0 and p.stdout.startswith(b"syscall,count,total")
+
+
+def test_a_worker_killed_mid_task_leaves_no_partial_file(tmp_path):
+    """SIGKILL one worker process of `--jobs 2` while it converts: the tasks lost are reported
+    as failed (exit 1), no partial file is left, every file the manifest names is whole, and
+    --resume converts the rest."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    import psutil
+    import pyarrow.parquet as pq
+    src = tmp_path / "in"
+    src.mkdir()
+    big = (GOLDEN / "ftrace" / "function_graph-head100.txt").read_text()
+    for k in range(12):          # inputs big enough that a conversion is under way when killed
+        (src / f"t{k:02d}.txt").write_text(big * 400)
+    out = tmp_path / "ds"
+    p = subprocess.Popen([sys.executable, "-m", "tracefold", "convert", str(src), "-o",
+                          f"{out}/", "--jobs", "2", "-q"], stderr=subprocess.PIPE)
+    killed = False
+    deadline = time.time() + 60
+    while time.time() < deadline and not killed and p.poll() is None:
+        kids = [c for c in psutil.Process(p.pid).children(recursive=True)
+                if c.cpu_times().user > 0.3]
+        if kids:
+            os.kill(kids[0].pid, signal.SIGKILL)
+            killed = True
+        time.sleep(0.05)
+    _, err = p.communicate(timeout=300)
+    assert killed and p.returncode == 1 and b"Traceback" not in err, err
+    assert b"failed" in err
+    assert not [f for f in files_of(out) if f.endswith(".part")]
+    m = D.read_manifest(out)
+    for e in m["inputs"]:
+        assert pq.ParquetFile(out / e["file"]).metadata.num_rows > 0
+    assert len(m["inputs"]) < 12
+    p = run_cli("convert", src, "-o", f"{out}/", "--resume")
+    assert p.returncode == 0, p.stderr
+    assert len(D.read_manifest(out)["inputs"]) == 12

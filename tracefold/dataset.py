@@ -274,6 +274,7 @@ def convert_many(inputs, out_dir, fmt=None, labels=None, label_from=None, partit
             progress(task.source, err or (res or {}).get("error"))
     for src, _ in failed:
         entries.pop(src, None)
+    _remove_parts(out_dir)
     write_manifest(out_dir, {"tracefold_version": __version__,
                              "schema_version": SCHEMA_VERSION,
                              "dataset_version": DATASET_VERSION,
@@ -281,6 +282,20 @@ def convert_many(inputs, out_dir, fmt=None, labels=None, label_from=None, partit
                              "inputs": [entries[s] for s in sorted(entries)]})
     return {"converted": len(todo) - sum(1 for s, _ in failed if s in {t.source for t in todo}),
             "skipped": skipped, "failed": failed, "inputs": len(paths)}
+
+
+def _remove_parts(out_dir):
+    """Every task is over: temporaries left in the dataset by a worker killed mid-task (or
+    by one the pool stopped after it) are removed. One conversion into a dataset at a time:
+    a worker on another machine has a process id that means nothing here."""
+    from .writers.atomic import is_part
+    for root, _, files in os.walk(out_dir):
+        for f in files:
+            if is_part(f):
+                try:
+                    os.unlink(os.path.join(root, f))
+                except OSError:
+                    pass
 
 
 # ---------------------------------------------------------------------- manifest

@@ -100,6 +100,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def is_part(name: str) -> bool:
+    """Whether a file name is a tracefold temporary (``.tracefold-PID-….part``)."""
+    return bool(_PART.match(name))
+
+
 def clean_stale(folder) -> int:
     """Remove tracefold temporaries in ``folder`` left by runs that were killed (their process
     is gone and the file is older than STALE_AFTER_S). Returns how many."""
