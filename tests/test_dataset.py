@@ -202,6 +202,9 @@ def test_dataset_options_are_checked(tmp_path):
         p = run_cli("convert", DIFF / "base-01.txt.gz", DIFF / "x4-1.txt.gz", "-o",
                     f"{tmp_path}/d/", "--label", bad)
         assert p.returncode == 2 and b"--label" in p.stderr, bad
+    p = run_cli("convert", DIFF / "base-01.txt.gz", DIFF / "x4-1.txt.gz", "-o", "-")
+    assert p.returncode == 2 and b"-o names its folder" in p.stderr
+    assert not os.path.exists("-")
     ds = _uftrace_dataset(tmp_path, "ds", ["base-01.txt.gz"])
     p = run_cli("report", ds, "--where", "nosuch=1")
     assert p.returncode == 2 and b"not a label" in p.stderr

@@ -42,6 +42,14 @@ _BARE = {"convert": lambda a: [a + "-frames"], "report": lambda a: ["--per-threa
          "graph": lambda a: ["--per-thread"], "diff": lambda a: ["--by", "tid"]}
 
 
+def _bare(nxt) -> bool:
+    """Whether --pid / --tid before ``nxt`` is the bare flag: nothing follows, an option, or
+    an input file; anything else is its value (numbers, or a bad value the filter refuses)."""
+    if nxt is None or _INT_LIST.match(nxt):
+        return nxt is None
+    return (nxt.startswith("-") and nxt != "-") or os.path.exists(nxt)
+
+
 def fix_argv(argv: list[str]) -> list[str]:
     """A bare ``--pid`` / ``--tid`` (no number after it) tells the tasks apart (_BARE); with
     numbers it is the filter.
@@ -62,7 +70,7 @@ def fix_argv(argv: list[str]) -> list[str]:
             if not taken:
                 out.append(side)
             side = None
-        if a in ("--pid", "--tid") and not (i + 1 < len(argv) and _INT_LIST.match(argv[i + 1])):
+        if a in ("--pid", "--tid") and _bare(argv[i + 1] if i + 1 < len(argv) else None):
             out += _BARE.get(argv[0] if argv else None, lambda a: [a])(a)
         else:
             out.append(a)

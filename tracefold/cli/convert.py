@@ -108,6 +108,8 @@ def convert(
     from ..dataset import is_dataset
     flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
     if _to_dataset(inputs, output):
+        if output == "-":
+            fail(f"{len(inputs)} inputs make a dataset: -o names its folder (DIR/), not -", 2)
         _convert_many(inputs, output, from_, jobs, scheduler, label, label_from, partition_by,
                       resume, quiet, flt)
         return
