@@ -206,6 +206,8 @@ def test_dataset_options_are_checked(tmp_path):
     assert p.returncode == 2 and b"-o names its folder" in p.stderr
     assert not os.path.exists("-")
     ds = _uftrace_dataset(tmp_path, "ds", ["base-01.txt.gz"])
+    p = run_cli("convert", ds, "-o", tmp_path / "x.folded", "--split", "1MB")
+    assert p.returncode == 2 and b"--split: not an option of folded output" in p.stderr
     p = run_cli("report", ds, "--where", "nosuch=1")
     assert p.returncode == 2 and b"not a label" in p.stderr
 
@@ -274,3 +276,30 @@ def test_a_worker_killed_mid_task_leaves_no_partial_file(tmp_path):
     p = run_cli("convert", src, "-o", f"{out}/", "--resume")
     assert p.returncode == 0, p.stderr
     assert len(D.read_manifest(out)["inputs"]) == 12
+
+
+def test_chrome_json_of_a_dataset_has_each_trace_as_its_own_processes(tmp_path):
+    """Every trace of the dataset in one timeline: its slices are those of its own Chrome
+    export (same names, starts and durations), on processes of its own named [k] comm."""
+    from conftest import ROOT
+    ins = [DIFF / "base-01.txt.gz", ROOT / "samples" / "trace-cmd-graph-hello.txt",
+           ROOT / "samples" / "uftrace-threads-replay.txt"]
+    ds = tmp_path / "ds"
+    assert run_cli("convert", *ins, "-o", f"{ds}/", "-q").returncode == 0
+    p = run_cli("convert", ds, "-o", tmp_path / "all.json")
+    assert p.returncode == 0, p.stderr
+    assert run_cli("check", tmp_path / "all.json").returncode == 0
+    ev = json.loads((tmp_path / "all.json").read_text())["traceEvents"]
+    names = {e["pid"]: e["args"]["name"] for e in ev if e.get("name") == "process_name"}
+    runs = D.runs(ds)
+    for k, run in enumerate(runs):
+        one = tmp_path / f"{k}.json"
+        assert run_cli("convert", run.source, "-o", one).returncode == 0
+        alone = [e for e in json.loads(one.read_text())["traceEvents"] if e["ph"] == "X"]
+        base = (k + 1) * D.TRACE_SPAN
+        mine = [e for e in ev if e["ph"] == "X" and base <= e["pid"] < base + D.TRACE_SPAN]
+        key = lambda e: (e["name"], e["ts"], e["dur"])        # noqa: E731
+        assert sorted(map(key, mine)) == sorted(map(key, alone)), run.source
+        assert all(names[e["pid"]].startswith(f"[{k + 1}] ") for e in mine)
+    p = run_cli("convert", ds, "-o", tmp_path / "x.parquet")
+    assert p.returncode == 2 and b"graph` draws" in p.stderr

@@ -149,7 +149,11 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
     from .analysis.filters import RowFilter
     if not force:
         _not_the_input(path, output)
-    W = writers.get_writer(writers.format_for(str(output), to))
+    fmt_out = writers.format_for(str(output), to)
+    if dataset.is_dataset(path):
+        return _dataset_timeline(path, output, fmt_out, filters, options.pop("where", None),
+                                 options)
+    W = writers.get_writer(fmt_out)
     rf = RowFilter(filters, wall=getattr(W, "timeline", False)) \
         if filters is not None and filters.active() else None
     res = ReadResult("?", {})
@@ -166,6 +170,42 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
         w.set_info({"format": res.format, "source": res.source or str(path), "stats": res.stats})
     out["notes"] = dict(w.notes)
     return out
+
+
+MAX_TIMELINE_TRACES = 511      # each trace's pids in their own range: (k + 1) << 22 + pid
+
+
+def _dataset_timeline(path, output, fmt_out, filters, where, options) -> dict:
+    """Chrome JSON of a dataset: every source trace as processes of its own (pids and tids
+    moved to a range per trace, names prefixed ``[k]``, the trace's own per-CPU tracks), each
+    trace starting at 0 unless ``absolute_ts``."""
+    from . import writers
+    from .analysis.filters import RowFilter
+    from .errors import UsageError
+    if fmt_out != "chrome":
+        raise UsageError(f"a dataset converts to folded stacks, SVG or Chrome JSON, not "
+                         f"{fmt_out} (its Parquet files are the tables; `tracefold graph` "
+                         "draws its call graph)")
+    runs = dataset.runs(path, where)
+    if len(runs) > MAX_TIMELINE_TRACES:
+        raise UsageError(f"Chrome JSON of at most {MAX_TIMELINE_TRACES} traces ({len(runs)} "
+                         "here; --where chooses)")
+    W = writers.get_writer(fmt_out)
+    rf = RowFilter(filters, wall=True) if filters is not None and filters.active() else None
+    written = 0
+    with W(output, **options) as w:
+        for k, run in enumerate(runs):
+            t0 = None if options.get("absolute_ts") else dataset.first_time(run)
+            for t in _tables(run):
+                if rf is not None:
+                    t = rf(t)
+                if t.num_rows:
+                    w.write(dataset.as_own_processes(t, k, t0))
+                    written += t.num_rows
+        w.set_info({"format": "tracefold-dataset", "source": str(path),
+                    "stats": {"traces": len(runs)}})
+    return {"path": str(path), "format": "dataset", "rows_written": written,
+            "events": written, "notes": dict(w.notes)}
 
 
 def _stitched(reader, chunks, jobs):

@@ -126,9 +126,12 @@ def convert(
                  per_thread=per_thread)
     if perl_quirks is False:
         opts["perl_quirks"] = False
-    if is_dataset(input):
+    if is_dataset(input) and fmt_out in ("folded", "svg"):
         _dataset_stacks(input, output, fmt_out, opts, flt, where, jobs, scheduler)
         return
+    if is_dataset(input) and where:
+        from ..dataset import parse_where
+        opts["where"] = usage(lambda: parse_where(where))
     prog = Progress(input, quiet)
     info = run(lambda: prog.call(lambda cb: api.convert(
         input, output, from_, progress=cb, to=fmt_out, filters=flt, force=force, **opts)),
@@ -182,12 +185,14 @@ def _dataset_stacks(input, output, fmt_out, opts, flt, where, jobs, scheduler):
     """A dataset's folded stacks (every source trace folded, equal stacks added), or their
     flame graph."""
     from ..dataset import parse_where
-    if fmt_out not in ("folded", "svg"):
-        fail(f"a dataset converts to folded stacks or SVG (its Parquet files are the tables), "
-             f"not {fmt_out}", 2)
-    svg_only = ("title", "subtitle", "width", "height", "fontsize", "minwidth", "colors",
-                "hash", "countname", "reverse", "inverted", "negate")
-    fold_opts = {k: v for k, v in opts.items() if k not in svg_only}
+    from ..analysis.folded import FoldOptions
+    from ..writers.base import make_options
+    from ..writers.svg import SvgOptions
+    o = usage(lambda: make_options(SvgOptions if fmt_out == "svg" else FoldOptions, fmt_out,
+                                   opts))
+    fold_opts = {k: v for k, v in opts.items() if k in FoldOptions.__dataclass_fields__}
+    if fmt_out == "svg":                # frame kinds for the palette, as SvgWriter folds
+        fold_opts.update(kernel=True, jit=True)
     w = usage(lambda: parse_where(where)) if where else None
     lines, unit = run(lambda: api.fold(input, filters=flt, where=w, jobs=jobs,
                                        scheduler=scheduler, **fold_opts), input)
@@ -195,8 +200,7 @@ def _dataset_stacks(input, output, fmt_out, opts, flt, where, jobs, scheduler):
         from ..writers.folded import write_lines
         run(lambda: write_lines(lines, output), output)
         return
-    from ..writers.svg import SvgOptions, write_svg
-    o = usage(lambda: SvgOptions(**{k: v for k, v in opts.items() if k != "per_thread"}))
+    from ..writers.svg import write_svg
     run(lambda: write_svg(lines, output, o, unit=unit,
                           subtitle=f"dataset {os.path.basename(input.rstrip('/'))}, weight: "
                                    f"{unit}"), output)
