@@ -81,17 +81,19 @@ def iter_tables(path, format: str | None = None, progress: Callable[[int], None]
 
 def _is_parquet(path) -> bool:
     """A Parquet file, known by its content (magic bytes "PAR1"), whatever its name."""
+    from . import storage
     try:
-        with open(path, "rb") as f:
+        with storage.open_read(path) as f:
             return f.read(4) == b"PAR1"
-    except OSError:
+    except (OSError, ValueError, InputError):
         return False
 
 
 def _parquet_tables(path, result):
     import pyarrow.parquet as pq
+    from . import storage
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(storage.open_read(path) if storage.is_url(path) else path)
     except Exception as e:
         raise InputError(path, f"not a readable Parquet file: {e}") from None
     meta = pf.metadata.metadata or {}

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from . import storage
 from .errors import InputError, UsageError
 
 MANIFEST = "_tracefold.json"
@@ -32,11 +33,17 @@ def expand_inputs(args) -> list[str]:
     out = []
     for a in args:
         a = str(a)
-        if os.path.isdir(a):
+        if storage.is_url(a):
+            if any(c in a for c in "*?["):
+                out += storage.glob(a)
+            elif storage.isdir(a):
+                out += [u for u in storage.find(a) if _is_trace_name(u.rsplit("/", 1)[-1])]
+            else:
+                out.append(a)
+        elif os.path.isdir(a):
             for root, dirs, files in os.walk(a):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                out += [os.path.join(root, f) for f in sorted(files)
-                        if not f.startswith(".") and not f.lower().endswith(NOT_TRACES)]
+                out += [os.path.join(root, f) for f in sorted(files) if _is_trace_name(f)]
         elif any(c in a for c in "*?["):
             hits = sorted(glob.glob(a, recursive=True))
             if not hits:
@@ -45,6 +52,10 @@ def expand_inputs(args) -> list[str]:
         else:
             out.append(a)
     return list(dict.fromkeys(out))
+
+
+def _is_trace_name(name: str) -> bool:
+    return not name.startswith(".") and not name.lower().endswith(NOT_TRACES)
 
 
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -124,7 +135,7 @@ def file_for(source: str, labels: dict, partition_by) -> str:
 
 def file_hash(path: str) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with storage.open_read(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -137,13 +148,21 @@ def convert_one(task: Task, out_dir: str, fmt: str | None, partition_by) -> dict
     from . import api
     from .errors import OutputError
     path = task.source
-    target = os.path.join(out_dir, task.file)
+    target = storage.join(out_dir, task.file)
+    remote = storage.is_url(target)
     try:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
         columns = {"source": task.source}
         columns.update({k: v for k, v in task.labels.items() if k not in partition_by})
-        info = api.convert(path, target, fmt, columns=columns)
-        size = os.path.getsize(path)
+        if remote:                      # written here, uploaded whole when complete
+            import tempfile
+            with tempfile.TemporaryDirectory(prefix="tracefold-ds-") as tmp:
+                local = os.path.join(tmp, "part.parquet")
+                info = api.convert(path, local, fmt, columns=columns)
+                storage.upload(local, target)
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            info = api.convert(path, target, fmt, columns=columns)
+        size = storage.size(path)
         digest = file_hash(path)
     except (InputError, OutputError, UsageError, OSError) as e:
         return {"source": task.source, "error": str(e)}
@@ -246,8 +265,8 @@ def convert_many(inputs, out_dir, fmt=None, labels=None, label_from=None, partit
             raise UsageError(f"--partition-by {','.join(missing)}: {p} has no such label "
                              "(--label or --label-from gives labels)")
         tasks.append(Task(p, lab, file_for(p, lab, partition_by)))
-    os.makedirs(out_dir, exist_ok=True)
-    old = read_manifest(out_dir) if os.path.exists(os.path.join(out_dir, MANIFEST)) else None
+    storage.makedirs(out_dir)
+    old = read_manifest(out_dir) if storage.exists(storage.join(out_dir, MANIFEST)) else None
     kept = {}
     if old is not None:
         kept = {e["source"]: e for e in old["inputs"]}
@@ -255,8 +274,8 @@ def convert_many(inputs, out_dir, fmt=None, labels=None, label_from=None, partit
     for t in tasks:
         e = kept.get(t.source)
         if resume and e is not None and e.get("file") == t.file and e.get("labels") == t.labels \
-                and os.path.exists(os.path.join(out_dir, t.file)) \
-                and os.path.exists(t.source) and os.path.getsize(t.source) == e.get("size") \
+                and storage.exists(storage.join(out_dir, t.file)) \
+                and storage.exists(t.source) and storage.size(t.source) == e.get("size") \
                 and file_hash(t.source) == e.get("sha256"):
             continue
         todo.append(t)
@@ -289,6 +308,8 @@ def _remove_parts(out_dir):
     by one the pool stopped after it) are removed. One conversion into a dataset at a time:
     a worker on another machine has a process id that means nothing here."""
     from .writers.atomic import is_part
+    if storage.is_url(out_dir):
+        return                          # uploads are whole objects: nothing to remove
     for root, _, files in os.walk(out_dir):
         for f in files:
             if is_part(f):
@@ -301,18 +322,34 @@ def _remove_parts(out_dir):
 # ---------------------------------------------------------------------- manifest
 def read_manifest(path) -> dict:
     try:
-        with open(os.path.join(path, MANIFEST)) as f:
-            return json.load(f)
+        with storage.open_read(storage.join(path, MANIFEST)) as f:
+            return json.loads(f.read().decode())
     except (OSError, ValueError) as e:
         raise InputError(path, f"not a tracefold dataset ({MANIFEST}: {e})") from None
 
 
 def write_manifest(path, manifest: dict):
+    text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+    if storage.is_url(path):
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="tracefold-ds-") as tmp:
+            local = os.path.join(tmp, MANIFEST)
+            with open(local, "w") as f:
+                f.write(text)
+            storage.upload(local, storage.join(path, MANIFEST))
+        return
     from .writers.atomic import write_text
-    write_text(os.path.join(path, MANIFEST), json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    write_text(os.path.join(path, MANIFEST), text)
 
 
 def is_dataset(path) -> bool:
+    if isinstance(path, Run) or not isinstance(path, (str, os.PathLike)):
+        return False
+    if storage.is_url(path):
+        try:
+            return storage.exists(storage.join(path, MANIFEST))
+        except Exception:       # an unknown protocol: not a dataset (reading it says why)
+            return False
     return os.path.isdir(str(path)) and os.path.exists(os.path.join(str(path), MANIFEST))
 
 
@@ -369,7 +406,7 @@ def run_tables(run: Run, result=None):
     (api.ReadResult) gets the format and statistics of its conversion."""
     import pyarrow.parquet as pq
     from .schema import SCHEMA
-    pf = pq.ParquetFile(os.path.join(run.dataset, run.file))
+    pf = pq.ParquetFile(_open_file(run))
     names = SCHEMA.names
     for i in range(pf.num_row_groups):
         yield pf.read_row_group(i, columns=names)
@@ -380,10 +417,15 @@ def run_tables(run: Run, result=None):
         result.source = run.source
 
 
+def _open_file(run: Run):
+    path = storage.join(run.dataset, run.file)
+    return storage.open_read(path) if storage.is_url(path) else path
+
+
 def first_time(run: Run):
     """The smallest timestamp of a source trace (its Parquet statistics), or None."""
     import pyarrow.parquet as pq
-    md = pq.ParquetFile(os.path.join(run.dataset, run.file)).metadata
+    md = pq.ParquetFile(_open_file(run)).metadata
     col = md.schema.to_arrow_schema().get_field_index("ts_ns")
     lows = []
     for i in range(md.num_row_groups):
@@ -436,9 +478,16 @@ def open_dataset(path, where=None):
     """The dataset as a ``pyarrow.dataset.Dataset`` (hive partitions as columns), filtered
     by ``where`` ({label: {values}}) when given (then a filtered scanner's dataset)."""
     import pyarrow.dataset as pads
-    files = [os.path.join(str(path), r.file) for r in runs(path, where)]
-    return pads.dataset(files, format="parquet", partitioning="hive",
-                        partition_base_dir=str(path))
+    rel = [r.file for r in runs(path, where)]
+    if storage.is_url(path):
+        from pyarrow.fs import FSSpecHandler, PyFileSystem
+        fs, base = storage._fs(path)
+        base = base.rstrip("/")
+        return pads.dataset([f"{base}/{f}" for f in rel], format="parquet",
+                            partitioning="hive", partition_base_dir=base,
+                            filesystem=PyFileSystem(FSSpecHandler(fs)))
+    return pads.dataset([os.path.join(str(path), f) for f in rel], format="parquet",
+                        partitioning="hive", partition_base_dir=str(path))
 
 
 def read_dataset(path, filters=None, engine: str = "dask"):
@@ -456,6 +505,6 @@ def read_dataset(path, filters=None, engine: str = "dask"):
     if engine != "dask":
         raise UsageError(f"engine: dask or arrow, not {engine!r}")
     import dask.dataframe as dd
-    files = [os.path.join(str(path), r.file) for r in runs(path, where)]
+    files = [storage.join(str(path), r.file) for r in runs(path, where)]
     return dd.read_parquet(files, filters=filters, dataset={"partitioning": "hive",
                                                             "partition_base_dir": str(path)})

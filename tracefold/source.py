@@ -33,6 +33,17 @@ def open_binary(path):
         raw = sys.stdin.buffer
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         return gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
+    from . import storage
+    if storage.is_url(path):
+        try:
+            f = storage.open_read(path)
+        except (OSError, ValueError) as e:
+            raise InputError(path, f"cannot open: {e}") from None
+        if f.read(2) == b"\x1f\x8b":
+            f.seek(0)
+            return gzip.GzipFile(fileobj=f)
+        f.seek(0)
+        return f
     p = Path(path)
     if not p.exists():
         raise InputError(path, "no such file")
