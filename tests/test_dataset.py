@@ -328,3 +328,35 @@ def test_inputs_and_dataset_as_fsspec_urls_on_the_cluster(tmp_path, cluster):
         tracefold.read_dataset(local, engine="arrow").count_rows()
     p = run_cli("convert", f"{url}/", "-o", tmp_path / "u.folded")
     assert p.returncode == 0, p.stderr
+
+
+def test_the_docs_examples_run(tmp_path):
+    """docs/dataset.md's Python (Dask, pyarrow) and DuckDB SQL examples, on a dataset made
+    as its first example makes one."""
+    import re
+    import subprocess
+    import sys
+    from conftest import ROOT
+    text = (ROOT / "docs" / "dataset.md").read_text()
+    fleet = tmp_path / "fleet"
+    for host, src in (("web1", DIFF / "base-01.txt.gz"), ("web2", DIFF / "x4-1.txt.gz"),
+                      ("web1", ROOT / "samples" / "trace-cmd-graph-hello.txt")):
+        d = fleet / host / "2026-11-30"
+        d.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, d / src.name)
+    p = run_cli("convert", fleet, "-o", f"{tmp_path}/ds/", "--label-from", "{host}/{date}/*",
+                "--partition-by", "host", "--label", "build=123", "-q")
+    assert p.returncode == 0, p.stderr
+    py = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, "-c", py], cwd=tmp_path, env=env, capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()
+    duckdb = pytest.importorskip("duckdb")
+    sql = re.search(r"```sql\n(.*?)```", text, re.S).group(1)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        rows = duckdb.sql(sql).fetchall()
+    finally:
+        os.chdir(cwd)
+    assert {r[0] for r in rows} == {"web1", "web2"} and all(r[2] >= 1 for r in rows)
