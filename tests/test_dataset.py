@@ -158,8 +158,10 @@ def test_report_and_folded_over_a_dataset_merge_the_traces(tmp_path, cluster):
     got_lines = (tmp_path / "all.folded").read_text().splitlines()
     assert got_lines == [f"{k} {v}" for k, v in sorted(want.items()) if v > 0]
     assert run_cli("convert", ds, "-o", tmp_path / "all.svg").returncode == 0
-    p = run_cli("convert", ds, "-o", tmp_path / "all.json")
-    assert p.returncode == 2 and b"folded stacks or SVG" in p.stderr
+    p = run_cli("convert", ds, "-o", tmp_path / "all.flame.json", "--flamechart")
+    assert p.returncode == 2 and b"not an option of chrome output" in p.stderr
+    p = run_cli("convert", ds, "-o", tmp_path / "all.folded", "--flamechart")
+    assert p.returncode == 2 and b"not over a dataset" in p.stderr
 
 
 def test_diff_of_datasets_treats_each_trace_as_a_run(tmp_path):

@@ -249,6 +249,38 @@ def convert_many(inputs, out_dir, fmt=None, labels=None, label_from=None, partit
     paths = expand_inputs(inputs)
     if not paths:
         raise UsageError("no input")
+    tasks, failed = _tasks(paths, labels, label_from, partition_by)
+    storage.makedirs(out_dir)
+    old = read_manifest(out_dir) if storage.exists(storage.join(out_dir, MANIFEST)) else None
+    kept = {}
+    if old is not None:
+        kept = {e["source"]: e for e in old["inputs"]}
+    todo = [t for t in tasks if not (resume and _unchanged(t, kept.get(t.source), out_dir))]
+    skipped = len(tasks) - len(todo)
+    entries = {s: e for s, e in kept.items() if s not in {t.source for t in todo}}
+    fn = _Convert(out_dir, fmt, partition_by, serial=bool(scheduler) or jobs > 1)
+    for task, res, err in run_tasks(fn, todo, jobs, scheduler):
+        if err is not None:
+            failed.append((task.source, f"{type(err).__name__}: {err}"))
+        elif "error" in res:
+            failed.append((task.source, res["error"]))
+        else:
+            entries[task.source] = res
+        if progress:
+            progress(task.source, err or (res or {}).get("error"))
+    _drop_failed(entries, failed, out_dir)
+    _remove_parts(out_dir)
+    write_manifest(out_dir, {"tracefold_version": __version__,
+                             "schema_version": SCHEMA_VERSION,
+                             "dataset_version": DATASET_VERSION,
+                             "partition_by": list(partition_by),
+                             "inputs": [entries[s] for s in sorted(entries)]})
+    return {"converted": len(todo) - sum(1 for s, _ in failed if s in {t.source for t in todo}),
+            "skipped": skipped, "failed": failed, "inputs": len(paths)}
+
+
+def _tasks(paths, labels, label_from, partition_by):
+    """(a Task per input with its labels and file, [(input, why)] of those without)."""
     fixed = dict(labels or {})
     pattern = label_pattern(label_from)
     tasks, failed = [], []
@@ -265,42 +297,27 @@ def convert_many(inputs, out_dir, fmt=None, labels=None, label_from=None, partit
             raise UsageError(f"--partition-by {','.join(missing)}: {p} has no such label "
                              "(--label or --label-from gives labels)")
         tasks.append(Task(p, lab, file_for(p, lab, partition_by)))
-    storage.makedirs(out_dir)
-    old = read_manifest(out_dir) if storage.exists(storage.join(out_dir, MANIFEST)) else None
-    kept = {}
-    if old is not None:
-        kept = {e["source"]: e for e in old["inputs"]}
-    todo = []
-    for t in tasks:
-        e = kept.get(t.source)
-        if resume and e is not None and e.get("file") == t.file and e.get("labels") == t.labels \
-                and storage.exists(storage.join(out_dir, t.file)) \
-                and storage.exists(t.source) and storage.size(t.source) == e.get("size") \
-                and file_hash(t.source) == e.get("sha256"):
-            continue
-        todo.append(t)
-    skipped = len(tasks) - len(todo)
-    entries = {s: e for s, e in kept.items() if s not in {t.source for t in todo}}
-    fn = _Convert(out_dir, fmt, partition_by, serial=bool(scheduler) or jobs > 1)
-    for task, res, err in run_tasks(fn, todo, jobs, scheduler):
-        if err is not None:
-            failed.append((task.source, f"{type(err).__name__}: {err}"))
-        elif "error" in res:
-            failed.append((task.source, res["error"]))
-        else:
-            entries[task.source] = res
-        if progress:
-            progress(task.source, err or (res or {}).get("error"))
+    return tasks, failed
+
+
+def _unchanged(t: Task, e: dict | None, out_dir) -> bool:
+    """Whether the dataset holds ``t`` already (--resume): same file and labels, the file
+    there, the input of the same size and content hash."""
+    return e is not None and e.get("file") == t.file and e.get("labels") == t.labels \
+        and storage.exists(storage.join(out_dir, t.file)) and storage.exists(t.source) \
+        and storage.size(t.source) == e.get("size") and file_hash(t.source) == e.get("sha256")
+
+
+def _drop_failed(entries, failed, out_dir):
+    """Failed inputs leave the manifest; one converted before loses its old file too (it no
+    longer stands for the input)."""
     for src, _ in failed:
-        entries.pop(src, None)
-    _remove_parts(out_dir)
-    write_manifest(out_dir, {"tracefold_version": __version__,
-                             "schema_version": SCHEMA_VERSION,
-                             "dataset_version": DATASET_VERSION,
-                             "partition_by": list(partition_by),
-                             "inputs": [entries[s] for s in sorted(entries)]})
-    return {"converted": len(todo) - sum(1 for s, _ in failed if s in {t.source for t in todo}),
-            "skipped": skipped, "failed": failed, "inputs": len(paths)}
+        stale = entries.pop(src, None)
+        if stale is not None and not storage.is_url(out_dir):
+            try:
+                os.unlink(os.path.join(out_dir, stale["file"]))
+            except OSError:
+                pass
 
 
 def _remove_parts(out_dir):
