@@ -108,10 +108,10 @@ QUIET_OPT = typer.Option(False, "--quiet", "-q", help="no progress bar, summary 
                          "stderr (errors and warnings still)")
 WHERE_OPT = typer.Option(None, "--where", help="dataset input: only traces with these "
                          "labels, NAME=VALUE[,VALUE…][,NAME=VALUE…]")
-JOBS_OPT = typer.Option(1, "--jobs", "-j", help="dataset input: its traces read in N local "
-                        "processes")
-SCHED_OPT = typer.Option(None, "--scheduler", help="dataset input: its traces read as tasks "
-                         "on the Dask cluster at tcp://HOST:PORT")
+JOBS_OPT = typer.Option(1, "--jobs", "-j", help="dataset: conversions into it, or the traces "
+                        "of a dataset input, in N local processes")
+SCHED_OPT = typer.Option(None, "--scheduler", help="dataset: the same as tasks on the Dask "
+                         "cluster at tcp://HOST:PORT")
 FORMAT_OPT = typer.Option(None, "--format", help="table (the terminal's default), tsv (the "
                           "default when stdout is not a terminal), csv or json (JSON Lines)")
 
@@ -238,17 +238,21 @@ TEXT_COLUMNS = {"function", "thread", "comm", "dso", "sym", "path", "status", "g
 
 
 def _plain(v):
-    if v is None:
-        return None
-    if hasattr(v, "item"):
-        v = v.item()
+    """A cell for TSV / CSV / JSON: writers.table.jsonable's value (NaN → None, ±inf →
+    "inf"), whole floats as integers, others to 6 decimals."""
+    from ..writers.table import jsonable
+    v = jsonable(v)
     if isinstance(v, float):
-        if v != v:
-            return None
-        if v.is_integer():
-            return int(v)
-        return round(v, 6)
+        return int(v) if v.is_integer() else round(v, 6)
     return v
+
+
+def fmt_ns(ns: int) -> str:
+    """uftrace's style: three decimals in the largest unit that keeps the number >= 1."""
+    for unit, div in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if abs(ns) >= div:
+            return f"{ns / div:.3f} {unit}"
+    return f"{ns} ns"
 
 
 def where_of(text):

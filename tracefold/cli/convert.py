@@ -7,9 +7,10 @@ from typing import List, Optional
 import typer
 
 from ..registry import WRITERS
-from .common import (COMM_OPT, DEPTH_OPT, FROM_OPT, FUNC_OPT, MINDUR_OPT, ONCPU_OPT, PID_OPT,
-                     QUIET_OPT, TID_OPT, TIME_OPT, Progress, api, app, fail, filters, given,
-                     output_help, report_unrecognized, run, usage, writers)
+from .common import (COMM_OPT, DEPTH_OPT, FROM_OPT, FUNC_OPT, JOBS_OPT, MINDUR_OPT, ONCPU_OPT,
+                     PID_OPT, QUIET_OPT, SCHED_OPT, TID_OPT, TIME_OPT, WHERE_OPT, Progress, api,
+                     app, fail, filters, given, output_help, report_unrecognized, run, usage,
+                     where_of, writers)
 
 PALETTES = "auto, hot, mem, io, wakeup, chain, java, js, perl, red, green, blue, aqua, " \
            "yellow, purple, orange, fs"
@@ -84,10 +85,7 @@ def convert(
     per_thread: bool = typer.Option(False, "--per-thread", help="graphml/dot: a node per "
                                     "thread and function"),
     # datasets (docs/dataset.md)
-    jobs: int = typer.Option(1, "--jobs", "-j", help="dataset: conversions (or per-trace "
-                             "analyses) in N local processes"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dataset: run them as "
-                                            "tasks on the Dask cluster at tcp://HOST:PORT"),
+    jobs: int = JOBS_OPT, scheduler: Optional[str] = SCHED_OPT,
     label: Optional[str] = typer.Option(None, "--label", help="dataset: labels of every input, "
                                         "NAME=VALUE[,NAME=VALUE…] (e.g. host=web1,build=123)"),
     label_from: Optional[str] = typer.Option(None, "--label-from", help="dataset: labels from "
@@ -96,8 +94,7 @@ def convert(
                                                "whose values become folders (hive: host=web1/)"),
     resume: bool = typer.Option(False, "--resume", help="dataset: skip inputs already in it "
                                 "with the same size and content hash"),
-    where: Optional[str] = typer.Option(None, "--where", help="dataset input: only traces "
-                                        "with these labels, NAME=VALUE[,VALUE…]"),
+    where: Optional[str] = WHERE_OPT,
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
@@ -130,8 +127,7 @@ def convert(
         _dataset_stacks(input, output, fmt_out, opts, flt, where, jobs, scheduler)
         return
     if is_dataset(input) and where:
-        from ..dataset import parse_where
-        opts["where"] = usage(lambda: parse_where(where))
+        opts["where"] = where_of(where)
     prog = Progress(input, quiet)
     info = run(lambda: prog.call(lambda cb: api.convert(
         input, output, from_, progress=cb, to=fmt_out, filters=flt, force=force, **opts)),
@@ -184,7 +180,6 @@ def _convert_many(inputs, output, from_, jobs, scheduler, label, label_from, par
 def _dataset_stacks(input, output, fmt_out, opts, flt, where, jobs, scheduler):
     """A dataset's folded stacks (every source trace folded, equal stacks added), or their
     flame graph."""
-    from ..dataset import parse_where
     from ..analysis.folded import FoldOptions
     from ..writers.base import make_options
     from ..writers.svg import SvgOptions
@@ -193,7 +188,7 @@ def _dataset_stacks(input, output, fmt_out, opts, flt, where, jobs, scheduler):
     fold_opts = {k: v for k, v in opts.items() if k in FoldOptions.__dataclass_fields__}
     if fmt_out == "svg":                # frame kinds for the palette, as SvgWriter folds
         fold_opts.update(kernel=True, jit=True)
-    w = usage(lambda: parse_where(where)) if where else None
+    w = where_of(where)
     lines, unit = run(lambda: api.fold(input, filters=flt, where=w, jobs=jobs,
                                        scheduler=scheduler, **fold_opts), input)
     if fmt_out == "folded":

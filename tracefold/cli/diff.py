@@ -86,9 +86,7 @@ def diff(
     elif shown.attrs.get("closest"):
         note(f"no significant change; the {len(shown)} closest row(s), smallest p first "
              "(column closest)")
-    from ..writers.table import jsonable
-    rows = [{k: jsonable(v) for k, v in r.items()} for r in shown.to_dict(orient="records")]
-    emit(rows, [(c, c) for c in shown.columns], shown_as)
+    emit(shown.to_dict(orient="records"), [(c, c) for c in shown.columns], shown_as)
 
 
 def _diff_sides(runs, base, new):
@@ -147,7 +145,7 @@ def _diff_rows(df, all_):
 def _print_diff(rows, df, base, new):
     from rich.console import Console
     from rich.table import Table
-    from .report import fmt_ns as human_ns
+    from .common import fmt_ns as human_ns
     c = Console()
     nb, nn = df.attrs.get("runs", (1, 1))
     multi = "significant" in df.columns

@@ -109,7 +109,7 @@ def _summary_rows(res, summary):
 def _print_fs(input, res, summary):
     from rich.console import Console
     from rich.table import Table
-    from .report import fmt_ns as human_ns
+    from .common import fmt_ns as human_ns
     c = Console()
     what = {"calls": "traced calls: duration of every syscall and the self time of each layer",
             "samples": "stack samples: sample weight per layer (innermost frame), no durations",

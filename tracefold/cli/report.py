@@ -8,7 +8,7 @@ import typer
 
 from .common import (COMM_OPT, DEPTH_OPT, FORMAT_OPT, FROM_OPT, FUNC_OPT, JOBS_OPT, MINDUR_OPT,
                      ONCPU_OPT, PID_OPT, SCHED_OPT, TID_OPT, TIME_OPT, WHERE_OPT, api, app,
-                     emit, fail, filters, note, run, table_format, where_of)
+                     emit, fail, filters, fmt_ns, note, run, table_format, where_of)
 
 # -F names -> column, per table; the default columns of each
 FIELDS = {"total": ("total_ns", "weight"), "self": ("self_ns", "self_weight"),
@@ -115,10 +115,3 @@ def _human(key, v):
         return f"{int(v):,}"
     return str(v)
 
-
-def fmt_ns(ns: int) -> str:
-    """uftrace's style: three decimals in the largest unit that keeps the number >= 1."""
-    for unit, div in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
-        if abs(ns) >= div:
-            return f"{ns / div:.3f} {unit}"
-    return f"{ns} ns"
