@@ -90,6 +90,9 @@ def _is_parquet(path) -> bool:
 
 
 def _parquet_tables(path, result):
+    """The rows of a Parquet file tracefold wrote (a local path or URL; its schema's columns
+    only: a dataset's file has source and label columns after them), and in ``result`` the
+    format and statistics of the conversion that wrote it."""
     import pyarrow.parquet as pq
     from . import storage
     try:
@@ -99,8 +102,10 @@ def _parquet_tables(path, result):
     meta = pf.metadata.metadata or {}
     if b"tracefold.schema_version" not in meta:
         raise InputError(path, "Parquet file was not written by tracefold (no schema version)")
+    names = set(pf.schema_arrow.names)
+    columns = [c for c in SCHEMA.names if c in names]
     for i in range(pf.num_row_groups):
-        yield pf.read_row_group(i)
+        yield pf.read_row_group(i, columns=columns)
     if result is not None:
         info = json.loads(meta.get(b"tracefold.info", b"{}"))
         result.format = info.get("format", "?")
@@ -256,7 +261,7 @@ def _tables(source, format=None, result: ReadResult | None = None):
     """Normalized tables of a path, Parquet file, Arrow table, DataFrame or a source trace
     of a dataset (dataset.Run)."""
     if isinstance(source, dataset.Run):
-        yield from dataset.run_tables(source, result)
+        yield from _parquet_tables(dataset.file_of(source), result)
         return
     if isinstance(source, pa.Table):
         yield source

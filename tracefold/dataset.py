@@ -418,24 +418,13 @@ def runs(path, where=None) -> list[Run]:
     return out
 
 
-def run_tables(run: Run, result=None):
-    """The normalized tables of one source trace of a dataset (its row groups); ``result``
-    (api.ReadResult) gets the format and statistics of its conversion."""
-    import pyarrow.parquet as pq
-    from .schema import SCHEMA
-    pf = pq.ParquetFile(_open_file(run))
-    names = SCHEMA.names
-    for i in range(pf.num_row_groups):
-        yield pf.read_row_group(i, columns=names)
-    if result is not None:
-        info = json.loads((pf.metadata.metadata or {}).get(b"tracefold.info", b"{}"))
-        result.format = info.get("format", "?")
-        result.stats = info.get("stats", {})
-        result.source = run.source
+def file_of(run: Run) -> str:
+    """The path or URL of a source trace's Parquet file."""
+    return storage.join(run.dataset, run.file)
 
 
 def _open_file(run: Run):
-    path = storage.join(run.dataset, run.file)
+    path = file_of(run)
     return storage.open_read(path) if storage.is_url(path) else path
 
 
