@@ -284,6 +284,7 @@ def test_chrome_json_of_a_dataset_has_each_trace_as_its_own_processes(tmp_path):
     """Every trace of the dataset in one timeline: its slices are those of its own Chrome
     export (same names, starts and durations), on processes of its own named [k] comm."""
     from conftest import ROOT
+    from tracefold.writers.chrome import TRACE_SPAN
     ins = [DIFF / "base-01.txt.gz", ROOT / "samples" / "trace-cmd-graph-hello.txt",
            ROOT / "samples" / "uftrace-threads-replay.txt"]
     ds = tmp_path / "ds"
@@ -298,8 +299,8 @@ def test_chrome_json_of_a_dataset_has_each_trace_as_its_own_processes(tmp_path):
         one = tmp_path / f"{k}.json"
         assert run_cli("convert", run.source, "-o", one).returncode == 0
         alone = [e for e in json.loads(one.read_text())["traceEvents"] if e["ph"] == "X"]
-        base = (k + 1) * D.TRACE_SPAN
-        mine = [e for e in ev if e["ph"] == "X" and base <= e["pid"] < base + D.TRACE_SPAN]
+        base = (k + 1) * TRACE_SPAN
+        mine = [e for e in ev if e["ph"] == "X" and base <= e["pid"] < base + TRACE_SPAN]
         key = lambda e: (e["name"], e["ts"], e["dur"])        # noqa: E731
         assert sorted(map(key, mine)) == sorted(map(key, alone)), run.source
         assert all(names[e["pid"]].startswith(f"[{k + 1}] ") for e in mine)

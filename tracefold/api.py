@@ -179,9 +179,6 @@ def convert(path, output, format: str | None = None, progress=None, to: str | No
     return out
 
 
-MAX_TIMELINE_TRACES = 511      # each trace's pids in their own range: (k + 1) << 22 + pid
-
-
 def _dataset_timeline(path, output, fmt_out, filters, where, options) -> dict:
     """Chrome JSON of a dataset: every source trace as processes of its own (pids and tids
     moved to a range per trace, names prefixed ``[k]``, the trace's own per-CPU tracks), each
@@ -189,13 +186,14 @@ def _dataset_timeline(path, output, fmt_out, filters, where, options) -> dict:
     from . import writers
     from .analysis.filters import RowFilter
     from .errors import UsageError
+    from .writers.chrome import MAX_TRACES, as_own_processes
     if fmt_out != "chrome":
         raise UsageError(f"a dataset converts to folded stacks, SVG or Chrome JSON, not "
                          f"{fmt_out} (its Parquet files are the tables; `tracefold graph` "
                          "draws its call graph)")
     runs = dataset.runs(path, where)
-    if len(runs) > MAX_TIMELINE_TRACES:
-        raise UsageError(f"Chrome JSON of at most {MAX_TIMELINE_TRACES} traces ({len(runs)} "
+    if len(runs) > MAX_TRACES:
+        raise UsageError(f"Chrome JSON of at most {MAX_TRACES} traces ({len(runs)} "
                          "here; --where chooses)")
     W = writers.get_writer(fmt_out)
     rf = RowFilter(filters, wall=True) if filters is not None and filters.active() else None
@@ -207,7 +205,7 @@ def _dataset_timeline(path, output, fmt_out, filters, where, options) -> dict:
                 if rf is not None:
                     t = rf(t)
                 if t.num_rows:
-                    w.write(dataset.as_own_processes(t, k, t0))
+                    w.write(as_own_processes(t, k, t0))
                     written += t.num_rows
         w.set_info({"format": "tracefold-dataset", "source": str(path),
                     "stats": {"traces": len(runs)}})

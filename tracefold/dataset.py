@@ -441,45 +441,6 @@ def first_time(run: Run):
     return min(lows) if lows else None
 
 
-TRACE_SPAN = 1 << 22        # ids of trace k: (k + 1) * TRACE_SPAN + id (Linux pid_max <= 2^22)
-
-
-def as_own_processes(t, k: int, t0):
-    """Rows of a dataset's trace ``k`` as processes of their own in a timeline of several
-    traces: pids and tids moved to the trace's range, rows without a task (or of the idle
-    task) on per-CPU tracks of the trace, task names prefixed ``[k+1]``, times from ``t0``."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    base = (k + 1) * TRACE_SPAN
-    tid = t.column("tid").to_numpy(zero_copy_only=False)
-    pid = t.column("pid").to_numpy(zero_copy_only=False)
-    cpu = t.column("cpu").to_numpy(zero_copy_only=False)
-    tid_f = np.asarray(tid, np.float64)
-    pid_f = np.asarray(pid, np.float64)
-    cpu_i = np.nan_to_num(np.asarray(cpu, np.float64), nan=-1).astype(np.int64)
-    no_task = np.isnan(tid_f) | (np.nan_to_num(tid_f, nan=-1) == 0)
-    idle = ~np.isnan(tid_f) & no_task
-    cpu_track = base + TRACE_SPAN // 2 + 2 * (cpu_i + 1) + idle
-    tid_new = np.where(no_task, cpu_track, base + np.nan_to_num(tid_f, nan=0).astype(np.int64))
-    pid_new = np.where(no_task, base, np.where(np.isnan(pid_f), tid_new,
-                                                base + np.nan_to_num(pid_f, nan=0)
-                                                .astype(np.int64)))
-    comm = t.column("comm").to_pylist()
-    cpus = cpu_i.tolist()
-    names = [f"[{k + 1}] " + ((f"<idle>/{c}" if c >= 0 else "<idle>") if i else
-                               (f"CPU {c}" if c >= 0 else "no task")) if n else
-             f"[{k + 1}] {cm if cm is not None else '?'}"
-             for cm, n, i, c in zip(comm, no_task.tolist(), idle.tolist(), cpus)]
-    t = t.set_column(t.schema.get_field_index("tid"), "tid", pa.array(tid_new, pa.int64()))
-    t = t.set_column(t.schema.get_field_index("pid"), "pid", pa.array(pid_new, pa.int64()))
-    t = t.set_column(t.schema.get_field_index("comm"), "comm", pa.array(names, pa.string()))
-    if t0:
-        i = t.schema.get_field_index("ts_ns")
-        t = t.set_column(i, "ts_ns", pc.subtract(t.column("ts_ns"), pa.scalar(t0, pa.int64())))
-    return t
-
-
 def open_dataset(path, where=None):
     """The dataset as a ``pyarrow.dataset.Dataset`` (hive partitions as columns), filtered
     by ``where`` ({label: {values}}) when given (then a filtered scanner's dataset)."""

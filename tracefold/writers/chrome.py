@@ -150,23 +150,57 @@ def track_of(pid, tid, cpu, comm):
     return (pid if pid is not None else tid), tid, comm or str(tid)
 
 
+def _tasks(t: pa.Table):
+    """(tid, pid as float with NaN for none, cpu with -1 for none, rows without a task, rows
+    of the idle task) of a table, as numpy arrays: what a row's track is made of."""
+    tid_f = np.asarray(t.column("tid").to_numpy(zero_copy_only=False), dtype=np.float64)
+    pid_f = np.asarray(t.column("pid").to_numpy(zero_copy_only=False), dtype=np.float64)
+    cpu = np.asarray(t.column("cpu").to_numpy(zero_copy_only=False), dtype=np.float64)
+    cpu_i = np.nan_to_num(cpu, nan=-1).astype(np.int64)
+    no_task = np.isnan(tid_f)
+    idle = ~no_task & (np.nan_to_num(tid_f, nan=-1) == 0)
+    return np.nan_to_num(tid_f, nan=0).astype(np.int64), pid_f, cpu_i, no_task, idle
+
+
 def track_keys(t: pa.Table):
     """Vectorized track_of: (pid, tid) arrays of every row (synthetic per-CPU tids for the
     idle task and for rows without a task)."""
-    tid = t.column("tid").to_numpy(zero_copy_only=False)
-    pid = t.column("pid").to_numpy(zero_copy_only=False)
-    cpu = t.column("cpu").to_numpy(zero_copy_only=False)
-    tid_f = np.asarray(tid, dtype=np.float64)
-    pid_f = np.asarray(pid, dtype=np.float64)
-    cpu_i = np.nan_to_num(np.asarray(cpu, dtype=np.float64), nan=-1).astype(np.int64)
-    no_task = np.isnan(tid_f)
-    idle = ~no_task & (np.nan_to_num(tid_f, nan=-1) == 0)
-    tid_i = np.nan_to_num(tid_f, nan=0).astype(np.int64)
+    tid_i, pid_f, cpu_i, no_task, idle = _tasks(t)
     pid_i = np.where(np.isnan(pid_f), tid_i, np.nan_to_num(pid_f, nan=0).astype(np.int64))
     synth = SYNTH_TID + 2 * (cpu_i + 1)
     out_t = np.where(no_task, synth, np.where(idle, synth + 1, tid_i))
     out_p = np.where(no_task | idle, 0, pid_i)
     return pa.array(out_p), pa.array(out_t)
+
+
+TRACE_SPAN = 1 << 22        # ids of trace k: (k + 1) * TRACE_SPAN + id (Linux pid_max <= 2^22)
+MAX_TRACES = (1 << 31) // TRACE_SPAN - 1    # the ids stay 32-bit signed integers: 511
+
+
+def as_own_processes(t: pa.Table, k: int, t0) -> pa.Table:
+    """Rows of trace ``k`` of a timeline of several traces (a dataset's) as processes of
+    their own: pids and tids moved to the trace's range, rows without a task (or of the idle
+    task) on per-CPU tracks of the trace, task names prefixed ``[k+1]``, times from ``t0``."""
+    base = (k + 1) * TRACE_SPAN
+    tid_i, pid_f, cpu_i, no_task, idle = _tasks(t)
+    elsewhere = no_task | idle              # per-CPU tracks of the trace, not a task's
+    cpu_track = base + TRACE_SPAN // 2 + 2 * (cpu_i + 1) + idle
+    tid_new = np.where(elsewhere, cpu_track, base + tid_i)
+    pid_new = np.where(elsewhere, base, np.where(np.isnan(pid_f), tid_new,
+                                                 base + np.nan_to_num(pid_f, nan=0)
+                                                 .astype(np.int64)))
+    names = [f"[{k + 1}] " + ((f"<idle>/{c}" if c >= 0 else "<idle>") if i else
+                               (f"CPU {c}" if c >= 0 else "no task")) if e else
+             f"[{k + 1}] {cm if cm is not None else '?'}"
+             for cm, e, i, c in zip(t.column("comm").to_pylist(), elsewhere.tolist(),
+                                    idle.tolist(), cpu_i.tolist())]
+    t = t.set_column(t.schema.get_field_index("tid"), "tid", pa.array(tid_new, pa.int64()))
+    t = t.set_column(t.schema.get_field_index("pid"), "pid", pa.array(pid_new, pa.int64()))
+    t = t.set_column(t.schema.get_field_index("comm"), "comm", pa.array(names, pa.string()))
+    if t0:
+        i = t.schema.get_field_index("ts_ns")
+        t = t.set_column(i, "ts_ns", pc.subtract(t.column("ts_ns"), pa.scalar(t0, pa.int64())))
+    return t
 
 
 _NO_ARGS: dict = {}
