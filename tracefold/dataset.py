@@ -168,7 +168,6 @@ def convert_one(task: Task, out_dir: str, fmt: str | None, partition_by) -> dict
         return {"source": task.source, "error": str(e)}
     info.pop("notes", None)
     info.pop("path", None)
-    _release()
     return {"source": task.source, "file": task.file, "labels": task.labels, "size": size,
             "sha256": digest, "info": info}
 
@@ -211,15 +210,6 @@ def run_tasks(fn, items, jobs: int = 1, scheduler: str | None = None):
             yield it, None, e
 
 
-def _release():
-    """Give the memory of a finished conversion back (a process converts many traces in a
-    row: what one leaves in Arrow's pool and Python's free lists would add up)."""
-    import gc
-    import pyarrow as pa
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-
-
 class _Convert:
     """A picklable ``convert_one`` with its fixed arguments (for processes and Dask).
     ``serial``: each conversion on one core — the workers share the cores, so a conversion's
@@ -232,7 +222,7 @@ class _Convert:
     def __call__(self, task):
         if self.serial:
             from .readers.pipeline import set_serial
-            set_serial(True)
+            set_serial()
         return convert_one(task, self.out_dir, self.fmt, self.partition_by)
 
 

@@ -23,16 +23,16 @@ _READER = None      # the reader a worker parses with (inherited through fork)
 SERIAL = False
 
 
-def set_serial(on: bool = True):
-    """Make every conversion of this process use one core (its own threads and Arrow's)."""
+def set_serial():
+    """Make every conversion of this process use one core (its own threads and Arrow's), for
+    the rest of the process: it is one of several workers sharing the cores."""
     global SERIAL
-    SERIAL = on
+    SERIAL = True
     from . import base
-    base.THREADS = 1 if on else base.THREADS
-    if on:
-        import pyarrow as pa
-        pa.set_cpu_count(1)
-        pa.set_io_thread_count(1)
+    base.THREADS = 1
+    import pyarrow as pa
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
 
 
 def jobs_for(path, reader) -> int:
