@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import BASE_WEIGHT, FORMAT_T, SAMPLE, repeat
+from ..tables import last_items
 from .base import Reader, make_table, to_int
 
 
@@ -67,7 +68,7 @@ class FoldedReader(Reader):
                 _map_offsets(two), repeat(BASE_WEIGHT, int(two.sum())), base.drop_null())
         else:
             cols["weight"] = to_int(c["count"])
-        cols["name"] = _leaf(stack)
+        cols["name"] = last_items(stack)
         return make_table(cols, k)
 
 
@@ -76,9 +77,3 @@ def _map_offsets(two: np.ndarray) -> pa.Array:
     off = np.zeros(len(two) + 1, np.int32)
     np.cumsum(two, out=off[1:])
     return pa.array(off)
-
-
-def _leaf(stack: pa.ListArray) -> pa.Array:
-    counts = pc.list_value_length(stack).to_numpy(zero_copy_only=False)
-    ends = np.cumsum(counts) - 1
-    return pc.list_flatten(stack).take(pa.array(ends))

@@ -12,20 +12,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema import FORMAT_T, SAMPLE, repeat
-from ..tables import grouped_lists
+from ..tables import grouped_lists, last_items
 from .base import DistinctLines, Reader, make_table, nonempty, null_if_empty, \
     np_of as _np, decimal_text_ns, to_int
 from .fields import parse_fields
-
-
-def _leaf(stacks: pa.ListArray, offsets, counts):
-    """The last element of each list (the leaf frame), null for empty rows."""
-    vals = stacks.flatten()
-    if len(vals) == 0:
-        return pa.nulls(len(counts), pa.string())
-    idx = np.maximum(offsets[1:] - 1, 0)
-    return pc.if_else(pa.array(counts == 0), pa.nulls(len(counts), pa.string()),
-                      vals.take(pa.array(idx)))
 
 
 class PerfScriptReader(Reader):
@@ -194,7 +184,7 @@ class PerfScriptReader(Reader):
             # perf prints the innermost frame first
             (cols["stack"], cols["stack_addr"], cols["stack_dso"]), offsets, counts = \
                 grouped_lists(n, owner, (sym, addr, dso), reverse=True)
-            cols["name"] = _leaf(cols["stack"], offsets, counts)
+            cols["name"] = last_items(cols["stack"], offsets, counts)
         fields = None
         if cols["text"].null_count < n:
             payload = _np(cols["text"])
