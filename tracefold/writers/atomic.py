@@ -6,6 +6,7 @@ with SIGKILL cannot remove it, so every later run removes the ones whose process
 crash right after it never leaves an empty or partial file under the target's name."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -128,13 +129,25 @@ def clean_stale(folder) -> int:
     return n
 
 
-def write_text(target, text: str):
-    """Write ``text`` to ``target`` atomically, or to stdout for ``-``."""
+@contextlib.contextmanager
+def output_stream(target, binary: bool = False):
+    """A stream writing ``target`` atomically (renamed into place when the block ends
+    without an error), or stdout for ``-``."""
     import sys
     with AtomicFile(target) as tmp:
         if tmp is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            f = sys.stdout.buffer if binary else sys.stdout
+            yield f
+            f.flush()
+        elif binary:
+            with open(tmp, "wb") as f:
+                yield f
         else:
             with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
+                yield f
+
+
+def write_text(target, text: str):
+    """Write ``text`` to ``target`` atomically, or to stdout for ``-``."""
+    with output_stream(target) as f:
+        f.write(text)

@@ -49,15 +49,7 @@ class FoldedWriter(Writer):
 def write_lines(lines, output: str):
     """Folded lines (already made: diff, fs layers, a dataset's merged stacks; a list or an
     iterator, written as it goes) to ``output`` atomically (- = stdout)."""
-    import sys
-    from .atomic import AtomicFile
-    with AtomicFile(output) as tmp:
-        f = sys.stdout if tmp is None else open(tmp, "w", encoding="utf-8", newline="\n")
-        try:
-            for ln in lines:
-                f.write(ln + "\n")
-        finally:
-            if tmp is None:
-                f.flush()
-            else:
-                f.close()
+    from .atomic import output_stream
+    with output_stream(output) as f:
+        for ln in lines:
+            f.write(ln + "\n")

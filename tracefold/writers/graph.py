@@ -55,22 +55,12 @@ class DotWriter(_GraphWriter):
 
 def write_graph(g, output: str, fmt: str):
     """A call graph made elsewhere (a dataset's, merged) to ``output`` atomically."""
-    from .atomic import AtomicFile
-    import sys
-    with AtomicFile(output) as tmp:
+    from .atomic import output_stream
+    with output_stream(output, binary=fmt == "graphml") as f:
         if fmt == "graphml":
-            if tmp is None:
-                write_graphml(g, sys.stdout.buffer)
-            else:
-                with open(tmp, "wb") as f:
-                    write_graphml(g, f)
+            write_graphml(g, f)
         else:
-            text = dot_text(g)
-            if tmp is None:
-                sys.stdout.write(text)
-            else:
-                with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-                    f.write(text)
+            f.write(dot_text(g))
 
 
 def write_graphml(g, f):

@@ -3,9 +3,8 @@ CSV files, written atomically (``-`` = stdout)."""
 from __future__ import annotations
 
 import json
-import sys
 
-from .atomic import AtomicFile
+from .atomic import output_stream
 
 FORMATS = ("parquet", "jsonl", "tsv", "csv")
 
@@ -24,20 +23,11 @@ def jsonable(v):
 
 def write_frame(df, output: str, fmt: str):
     """``df`` to ``output`` in ``fmt`` (one of FORMATS); nothing is left behind on an error."""
-    with AtomicFile(output) as tmp:
+    with output_stream(output, binary=fmt == "parquet") as f:
         if fmt == "parquet":
-            df.to_parquet(tmp or sys.stdout.buffer, index=False)
-            return
-        f = sys.stdout if tmp is None else open(tmp, "w", encoding="utf-8", newline="\n")
-        try:
-            if fmt == "jsonl":
-                for r in df.to_dict(orient="records"):
-                    f.write(json.dumps({k: jsonable(v) for k, v in r.items()}) + "\n")
-            else:
-                df.to_csv(f, sep="\t" if fmt == "tsv" else ",", index=False,
-                          lineterminator="\n")
-        finally:
-            if tmp is not None:
-                f.close()
-            else:
-                f.flush()
+            df.to_parquet(f, index=False)
+        elif fmt == "jsonl":
+            for r in df.to_dict(orient="records"):
+                f.write(json.dumps({k: jsonable(v) for k, v in r.items()}) + "\n")
+        else:
+            df.to_csv(f, sep="\t" if fmt == "tsv" else ",", index=False, lineterminator="\n")
