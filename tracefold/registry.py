@@ -13,6 +13,7 @@ READERS = {
     "uftrace": "tracefold.readers.uftrace:UftraceReader",
     "perf-script": "tracefold.readers.perf_script:PerfScriptReader",
     "folded": "tracefold.readers.folded:FoldedReader",
+    "strace": "tracefold.readers.strace:StraceReader",
 }
 
 # writers of the event table: name -> "module:class"

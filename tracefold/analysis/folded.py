@@ -143,6 +143,46 @@ def two_column(base_lines, new_lines):
     return [f"{s} {b} {n}" for s, (b, n) in sorted(sides.items())]
 
 
+def call_stacks(t: pa.Table, by_time: bool, notes: Counter) -> pa.Table:
+    """Calls with a stack (strace -k) as stack rows: the call's name added as the leaf, the
+    weight its duration in ns (``by_time``; 0 without a duration, counted), else 1 each."""
+    stack = pc.fill_null(t.column("stack"), pa.scalar([], pa.list_(pa.string()))) \
+        .combine_chunks()
+    n = len(stack)
+    counts = pc.list_value_length(stack).to_numpy(zero_copy_only=False).astype(np.int64)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts + 1, out=offsets[1:])
+    frames = pc.list_flatten(stack)
+    at = np.arange(len(frames)) + np.repeat(np.arange(n), counts)     # frames, then the leaf
+    idx = np.empty(offsets[-1], np.int64)
+    idx[at] = np.arange(len(frames))
+    idx[offsets[1:] - 1] = len(frames) + np.arange(n)
+    off = pa.array(offsets.astype(np.int32))
+
+    def grown(col, leaf):
+        vals = pc.list_flatten(t.column(col).combine_chunks()) if col != "stack" else frames
+        if col != "stack" and t.column(col).null_count:     # frames without a value
+            vals = pa.nulls(0, pa.string())
+        if len(vals) != len(frames):        # no per-frame values: as many nulls
+            vals = pa.nulls(len(frames), pa.string())
+        return pa.ListArray.from_arrays(off, pa.concat_arrays(
+            [vals.cast(pa.string()), leaf]).take(pa.array(idx)))
+
+    names = pc.fill_null(t.column("name"), "[unknown]").combine_chunks()
+    for col, leaf in (("stack", names), ("stack_addr", pa.nulls(n, pa.string())),
+                      ("stack_dso", pa.nulls(n, pa.string()))):
+        t = t.set_column(t.schema.get_field_index(col), col, grown(col, leaf))
+    if not by_time:
+        w = pa.array(np.ones(n, np.int64))
+    else:
+        dur = t.column("dur_ns")
+        if dur.null_count:
+            notes["calls without a duration (strace without -T, unfinished) weigh 0"] += \
+                dur.null_count
+        w = pc.fill_null(dur, 0)
+    return t.set_column(t.schema.get_field_index("weight"), "weight", w)
+
+
 def with_traced_leaf(t: pa.Table) -> pa.Table:
     """Function-tracer entries with a stack trace end with the traced function: ftrace
     prints the stack from its trampoline, whose raw addresses (innermost frames) are dropped
@@ -213,6 +253,7 @@ class Folder:
         self._calls = _CallCollector(self.o) if self.o.flamechart else _PathFolder(self.o)
         self._last = None
         self._periods = False                   # perf samples weighed by their period
+        self._call_units = None                 # calls with stacks folded: ns or calls
         self.mode = None
 
     def finish(self, input_lines: int | None):
@@ -239,6 +280,21 @@ class Folder:
         is_call = kind_is(t, CALL)
         stacky = pc.or_(has_stack(t), kind_is(t, SAMPLE))
         want = self.o.source
+        # calls that carry the stack they were made from (strace -k): folded under it, the
+        # call itself the leaf, weighed by its duration (or 1 with --weight calls)
+        sc = pc.and_(is_call, has_stack(t))
+        if want in ("auto", "stacks") and (self._call_units or pc.any(sc).as_py()):
+            # with them, the calls without a stack that are not nested either (a syscall
+            # strace printed no stack for) are stacks of their own name
+            flat = pc.and_(pc.is_null(t.column("parent_line")), pc.is_null(t.column("depth")))
+            sc = pc.or_(sc, pc.and_(is_call, flat))
+            sub = t.filter(sc)
+            if self._call_units is None:
+                self._call_units = "ns" if self.o.weight != "calls" and \
+                    sub.column("dur_ns").null_count < len(sub) else "calls"
+            self._add_stacks(call_stacks(sub, self._call_units == "ns", self.notes))
+            keep = pc.invert(sc)
+            t, is_call, stacky = t.filter(keep), is_call.filter(keep), stacky.filter(keep)
         if want in ("auto", "calls") and pc.any(is_call).as_py():
             self._calls.add(t.filter(is_call))
         if want in ("auto", "stacks") and pc.any(stacky).as_py():
@@ -436,6 +492,8 @@ class Folder:
         task-clock: ns; other events: the event, e.g. cycles)."""
         if self.mode == "calls":
             return "calls" if self.o.weight == "calls" else "ns"
+        if self._call_units:
+            return self._call_units
         if not self._periods:
             return "samples"
         ev = (self._event or "").split(":")[0]
