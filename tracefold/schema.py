@@ -16,6 +16,7 @@ EXIT = "exit"          # a function return seen alone (kretprobe / uretprobe)
 SAMPLE = "sample"      # a stack sample (perf) with weight
 INSTANT = "instant"    # tracepoint / print / syscall event
 MARKER = "marker"      # something the trace says about itself: lost events, comments
+SYSCALL = "syscall"    # event of a call row that is a syscall traced from user space (strace)
 KINDS = (CALL, ENTRY, EXIT, SAMPLE, INSTANT, MARKER)
 
 # status values (null = normal)

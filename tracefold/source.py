@@ -46,6 +46,9 @@ def open_binary(path):
         return f
     p = Path(path)
     if not p.exists():
+        parts = per_thread_files(p)
+        if parts:
+            return JoinedFiles(parts)
         raise InputError(path, "no such file")
     if p.is_dir():
         raise InputError(path, "is a directory, not a trace file")
@@ -55,6 +58,62 @@ def open_binary(path):
         return gzip.GzipFile(fileobj=f)
     f.seek(0)
     return f
+
+
+def per_thread_files(prefix: Path) -> list[Path]:
+    """The files of ``strace -ff -o PREFIX`` (PREFIX.<thread id>), by thread id."""
+    if not prefix.parent.is_dir():
+        return []
+    found = []
+    for q in prefix.parent.glob(prefix.name + ".*"):
+        tail = q.name[len(prefix.name) + 1:]
+        if tail.isdigit() and q.is_file():
+            found.append((int(tail), q))
+    return [q for _, q in sorted(found)]
+
+
+class JoinedFiles:
+    """Several files read as one, each after a "==> NAME <==" line, as ``tail -n +1 FILES``
+    prints them (a PREFIX given for the files of ``strace -ff -o PREFIX``: the strace
+    grammar reads the header as the thread id of the lines after it). Line numbers are those
+    of the joined text."""
+
+    def __init__(self, paths):
+        self._pieces = self._read_all(list(paths))
+        self._buf = b""
+        self._f = None
+
+    def _read_all(self, paths):
+        last = b"\n"
+        for p in paths:
+            yield (b"" if last == b"\n" else b"\n") + f"==> {p.name} <==\n".encode()
+            last = b"\n"
+            with open(p, "rb") as self._f:
+                while data := self._f.read(1 << 20):
+                    last = data[-1:]
+                    yield data
+        self._f = None
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buf) < n:
+            piece = next(self._pieces, None)
+            if piece is None:
+                break
+            self._buf += piece
+        if n < 0:
+            data, self._buf = self._buf, b""
+        else:
+            data, self._buf = self._buf[:n], self._buf[n:]
+        return data
+
+    def close(self):
+        self._pieces.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def read_head(path, nbytes=65536) -> bytes:

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import UsageError
-from ..schema import CALL, has_stack, kind_is
+from ..schema import CALL, SYSCALL, has_stack, kind_is
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "rules" / "fs_layers.toml"
 LAYERS = ("syscall", "vfs", "security", "path", "pagecache", "fs", "block", "driver", "irq",
@@ -175,6 +175,11 @@ class FsResult:
     def instances_frame(self):
         return instances_table(self)
 
+    def by_file(self) -> list[dict]:
+        """Per file and syscall (instances that name a file: strace -y descriptors, path
+        arguments): count, errors, total / p50 / max duration, by total time."""
+        return files_summary(self)
+
     def layer_calls(self) -> pa.Table:
         return layer_call_table(self)
 
@@ -204,6 +209,12 @@ class FsAnalyzer:
 
     def add(self, t: pa.Table):
         import pyarrow.compute as pc
+        # syscalls seen from user space (strace): instances of their own, no layer detail
+        user = pc.and_(kind_is(t, CALL), pc.fill_null(pc.equal(t.column("event"), SYSCALL),
+                                                       False))
+        if pc.any(user).as_py():
+            self._user_syscalls(t.filter(user))
+            t = t.filter(pc.invert(user))
         calls = t.filter(kind_is(t, CALL))
         if calls.num_rows:
             self._calls(calls)
@@ -312,6 +323,33 @@ class FsAnalyzer:
         return inst
 
     # ------------------------------------------------------------------ syscall events
+    def _user_syscalls(self, t):
+        """Syscalls traced from user space (strace, event ``syscall``): every call is an
+        instance with its duration, all of it in the syscall layer, with the file it worked
+        on (``fields["path"]``: -y descriptors, path arguments) and its errno."""
+        import pyarrow.compute as pc
+        if self.kind not in (None, "syscall events"):
+            self.r.notes["syscalls traced from user space ignored (the trace has kernel "
+                         "calls or stacks)"] += t.num_rows
+            return
+        self.kind = "syscall events"
+        f = t.column("fields")
+        path = pc.map_lookup(f, "path", "first").to_pylist()
+        errno = pc.map_lookup(f, "errno", "first").to_pylist()
+        for (line, name, ts, dur, tid, pid, comm, status), p, e in zip(zip(*(
+                t.column(c).to_pylist() for c in ("line", "name", "ts_ns", "dur_ns", "tid",
+                                                  "pid", "comm", "status"))), path, errno):
+            self._ninst += 1
+            self.r.instances.append({
+                "id": self._ninst, "syscall": name, "line": line, "tid": tid, "comm": comm,
+                "ts_ns": ts, "dur_ns": dur, "layers": Counter({"syscall": dur or 0}),
+                "fs": Counter(), "unclosed": 0, "status": status, "path": p, "errno": e})
+            self.r.layer_stacks[name] += dur or 0
+            if self.keep_rows and dur is not None and ts is not None:
+                self.r.layer_rows.append(dict(line=line, name=name, ts_ns=ts, dur_ns=dur,
+                                              parent_line=None, tid=tid, pid=pid, comm=comm,
+                                              cpu=None, status=status, fn=[name]))
+
     def _sys_events(self, t):
         """syscalls:sys_enter_* / sys_exit_* pairs per thread: instances with durations but
         no function detail (all their time is in the syscall layer)."""
@@ -480,6 +518,25 @@ def summarize(res: FsResult) -> list[dict]:
     return out
 
 
+def files_summary(res: FsResult) -> list[dict]:
+    groups = defaultdict(list)
+    errors = Counter()
+    for inst in res.instances:
+        p = inst.get("path")
+        if p is None:
+            continue
+        groups[(p, inst["syscall"])].append(inst["dur_ns"])
+        errors[(p, inst["syscall"])] += inst.get("errno") is not None
+    out = []
+    for (p, sc), durs in groups.items():
+        timed = sorted(d for d in durs if d is not None)
+        out.append({"path": p, "syscall": sc, "count": len(durs), "errors": errors[(p, sc)],
+                    "total_ns": sum(timed),
+                    "p50_ns": timed[(len(timed) - 1) // 2] if timed else None,
+                    "max_ns": timed[-1] if timed else None})
+    return sorted(out, key=lambda r: (-r["total_ns"], r["path"], r["syscall"]))
+
+
 def instances_table(res: FsResult):
     """One row per syscall instance (calls), or per (syscall, layer) otherwise."""
     import pandas as pd
@@ -491,6 +548,8 @@ def instances_table(res: FsResult):
                  "fs": ",".join(sorted(inst["fs"])) or None, "status": inst["status"]}
             for layer in LAYERS:
                 r[f"{layer}_ns"] = inst["layers"].get(layer, 0)
+            if "path" in inst:
+                r["path"], r["errno"] = inst["path"], inst["errno"]
             rows.append(r)
         return pd.DataFrame(rows)
     rows = [{"syscall": sc, "layer": k, res.figure: v} for sc, e in res.by_syscall.items()

@@ -32,6 +32,8 @@ def fs_cmd(
                                          + ": instances (tables), layer stacks (folded, "
                                          "svg), layer slices (chrome)"),
     to: Optional[str] = typer.Option(None, "--to", help=", ".join(OUTPUTS)),
+    by: Optional[str] = typer.Option(None, "--by", help="file: one row per file and syscall "
+                                     "(strace -y descriptors, path arguments)"),
     where: Optional[str] = WHERE_OPT, jobs: int = JOBS_OPT, scheduler: Optional[str] = SCHED_OPT,
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
@@ -49,6 +51,14 @@ def fs_cmd(
         if fmt_out == "chrome" and res.kind not in ("calls", "syscall events"):
             fail(f"Chrome JSON needs traced calls with durations; this input has {res.kind}", 2)
         run(lambda: _fs_output(res, fmt_out, output or "-"), output)
+        return
+    if by not in (None, "file"):
+        fail(f"--by takes file, not {by!r}", 2)
+    if by == "file":
+        rows = res.by_file()
+        if not rows:
+            fail(f"{input}: no syscall names a file (record strace with -y for descriptors)", 1)
+        emit(rows, [(k, k) for k in rows[0]], "json" if json_ else shown_as)
         return
     summary = res.summary()
     if json_:

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
-from ..schema import CALL, FORMAT_T, INSTANT, NO_ENTRY, UNCLOSED, choose, repeat
+from ..schema import CALL, FORMAT_T, INSTANT, NO_ENTRY, SYSCALL, UNCLOSED, choose, repeat
 from ..tables import grouped_lists
 from .base import Reader, decimal_text_ns, empty_strings, make_table, nonempty, \
     null_if_empty, to_int
@@ -462,7 +462,7 @@ class StraceReader(Reader):
             "format": repeat(self.format, m, FORMAT_T),
             "kind": choose(np.where(call, 0, 1), [CALL, INSTANT], FORMAT_T),
             "event": choose(np.select([kk == K_SIGNAL, kk == K_EXIT], [1, 2], 0),
-                            ["syscall", "signal", "exit"]),
+                            [SYSCALL, "signal", "exit"]),
             "name": name, "ts_ns": ts.take(sel), "ts_res_ns": res.take(sel),
             "dur_ns": pc.if_else(pa.array(call), d, None),
             "dur_res_ns": pc.if_else(pa.array(call), dres.take(sel), None),
@@ -528,7 +528,7 @@ class StraceReader(Reader):
             "line": pa.array(rows["line"], pa.int64()),
             "end_line": pa.array(rows["end_line"], pa.int64()),
             "format": repeat(self.format, m, FORMAT_T),
-            "kind": repeat(CALL, m, FORMAT_T), "event": repeat("syscall", m),
+            "kind": repeat(CALL, m, FORMAT_T), "event": repeat(SYSCALL, m),
             "name": name, "ts_ns": pa.array(rows["ts"], pa.int64()),
             "ts_res_ns": pa.array(rows["res"], pa.int64()),
             "dur_ns": pa.array(rows["dur"], pa.int64()),
