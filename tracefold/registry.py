@@ -14,6 +14,8 @@ READERS = {
     "perf-script": "tracefold.readers.perf_script:PerfScriptReader",
     "folded": "tracefold.readers.folded:FoldedReader",
     "strace": "tracefold.readers.strace:StraceReader",
+    "bpftrace": "tracefold.readers.bpftrace:BpftraceReader",
+    "bcc": "tracefold.readers.bcc:BccReader",
 }
 
 # writers of the event table: name -> "module:class"

@@ -111,10 +111,14 @@ def root_labels(t: pa.Table, o: FoldOptions, default_comm: bool) -> pa.Array | N
             comm = pc.binary_join_element_wise(comm, "-", pid, "/", tid, "")
         else:
             comm = pc.binary_join_element_wise(comm, "-", pid, "")
-    return pc.replace_substring(comm, " ", "_")
+        return pc.replace_substring(comm, " ", "_")
+    # no task name known (bpftrace's @[kstack]): no task frame, rather than an empty one
+    return pc.if_else(pc.is_null(t.column("comm")), NO_ROOT, pc.replace_substring(comm, " ", "_"))
 
 
 _ADDR = re.compile(r"^0x[0-9a-f]+$")
+# sample events whose weight counts microseconds (bcc's offcputime, offwaketime)
+US_EVENTS = ("offcputime", "offwaketime")
 NO_ROOT = "\x00"       # root label of a row whose stack needs no task frame (folded input)
 
 
@@ -254,6 +258,7 @@ class Folder:
         self._last = None
         self._periods = False                   # perf samples weighed by their period
         self._call_units = None                 # calls with stacks folded: ns or calls
+        self._us = False                        # weights in microseconds (bcc offcputime)
         self.mode = None
 
     def finish(self, input_lines: int | None):
@@ -313,7 +318,9 @@ class Folder:
         ev = pc.fill_null(t.column("event"), "")
         trailer = pc.or_(pc.is_valid(t.column("text")),
                          pc.and_(pc.is_null(t.column("end_line")), has_stack(t)))
-        plain = pc.and_(perf, pc.invert(trailer))
+        # (bpftrace: the map's name; a file may print several maps)
+        plain = pc.and_(pc.or_(perf, pc.fill_null(pc.equal(fmt, "bpftrace"), False)),
+                        pc.invert(trailer))
         if self._event is None and pc.any(plain).as_py():
             self._event = pc.filter(ev, plain)[0].as_py()
             self._event_defaulted = True
@@ -370,6 +377,9 @@ class Folder:
             w = np.ones(n, np.int64)
         else:
             w = pc.fill_null(t.column("weight"), 1).to_numpy().astype(np.int64)
+            if not self._us and pc.any(pc.is_in(t.column("event"),
+                                                value_set=pa.array(US_EVENTS))).as_py():
+                self._us = True
             if not self._periods and (w[perf_np] != 1).any():
                 self._periods = True
         # the last perf sample seen and the line its block ends on (see finish)
@@ -380,13 +390,20 @@ class Folder:
                           el if el is not None else t.column("line")[last].as_py())
         else:
             self._last = None
+        if "" in texts:
+            # nothing to draw: no frame and no task (bpftrace's "@[]: 191", the kernel stack
+            # of samples taken in user space)
+            blank = np.asarray([x == "" for x in texts])[row]
+            self.notes["samples without a stack or a task left out"] += int(blank.sum())
         if self.o.flamechart:
-            self.ordered.extend(zip([texts[i] for i in row.tolist()], w.tolist()))
+            self.ordered.extend((texts[i], x) for i, x in zip(row.tolist(), w.tolist())
+                                if texts[i])
             return
         sums = np.zeros(len(texts), np.int64)
         np.add.at(sums, row, w)
         for k, v in zip(texts, sums.tolist()):
-            self.counts[k] += v
+            if k:
+                self.counts[k] += v
 
     def _ids(self, values: pa.Array, ids: dict, texts: list) -> np.ndarray:
         """Stable ids (across chunks) of the strings in ``values``, as int32."""
@@ -494,6 +511,8 @@ class Folder:
             return "calls" if self.o.weight == "calls" else "ns"
         if self._call_units:
             return self._call_units
+        if self._us:
+            return "us"
         if not self._periods:
             return "samples"
         ev = (self._event or "").split(":")[0]
