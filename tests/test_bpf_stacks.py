@@ -120,7 +120,7 @@ def _bcc_entries(path: Path):
             m = re.match(r"^(?:- +(.*) \((\d+)\)|(.*) \[(\d+)\])$", task[0]) if task else None
             comm = (m.group(1) or m.group(3)) if m else None
             pid = int(m.group(2) or m.group(4)) if m else None
-            out.append((["-" if f == "--" else f for f in frames], comm, pid, int(s)))
+            out.append(([f for f in frames if f != "--"], comm, pid, int(s)))
             cur = []
         else:
             cur.append(s)
@@ -154,10 +154,13 @@ def test_bcc_tool_units_and_folded():
                            "blkdev_read_iter;generic_file_read_iter;blkdev_direct_IO;"
                            "__blockdev_direct_IO;do_blockdev_direct_IO;io_schedule_timeout;"
                            "schedule_timeout;schedule 2405710"]
-    # -d: the delimiter between user and kernel frames as bcc's own -f writes it ("-")
+    # -d: the number of kernel frames (printed before "--") is kept
+    t = tracefold.read_arrow(GOLDEN / "bcc" / "profile-d-delimited.txt").to_pylist()
+    assert [dict(r["fields"])["kernel_frames"] for r in t] == ["3", "0", "5", "7"]
+    assert t[0]["stack"] == ["__write", "entry_SYSCALL_64_fastpath", "sys_write", "__vfs_write"]
     lines, unit = api.fold(str(GOLDEN / "bcc" / "profile-d-delimited.txt"))
     assert unit == "samples"
-    assert "dd;read;-;entry_SYSCALL_64_fastpath;sys_read;vfs_read;__vfs_read;read_iter_zero;" \
+    assert "dd;read;entry_SYSCALL_64_fastpath;sys_read;vfs_read;__vfs_read;read_iter_zero;" \
         "iov_iter_zero;__clear_user 9" in list(lines)
 
 

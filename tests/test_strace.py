@@ -186,7 +186,8 @@ def test_ff_files_as_a_dataset_report_like_the_prefix(tmp_path):
     whole = api.report(str(GOLDEN / "ff" / "st"))
     parts = api.report(str(ds))
     key = ["function", "calls", "total_ns"]
-    assert whole[key].sort_values(key).values.tolist() == parts[key].sort_values(key).values.tolist()
+    assert whole[key].sort_values(key).values.tolist() == \
+        parts[key].sort_values(key).values.tolist()
 
 
 def test_chrome_has_a_track_per_thread(tmp_path):

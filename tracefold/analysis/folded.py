@@ -310,29 +310,7 @@ class Folder:
         t = with_traced_leaf(t)
         fmt = t.column("format").cast(pa.string())
         perf = pc.fill_null(pc.equal(fmt, "perf-script"), False)
-        # event filter: given, or the first perf event met (as stackcollapse-perf.pl does:
-        # merging cycles with instructions would mislead)
-        # Only samples whose header line ends with the event name take part (both FlameGraph
-        # and inferno recognize the event there); samples with a tracepoint payload or their
-        # own frame on the header line are never filtered.
-        ev = pc.fill_null(t.column("event"), "")
-        trailer = pc.or_(pc.is_valid(t.column("text")),
-                         pc.and_(pc.is_null(t.column("end_line")), has_stack(t)))
-        # (bpftrace: the map's name; a file may print several maps)
-        plain = pc.and_(pc.or_(perf, pc.fill_null(pc.equal(fmt, "bpftrace"), False)),
-                        pc.invert(trailer))
-        if self._event is None and pc.any(plain).as_py():
-            self._event = pc.filter(ev, plain)[0].as_py()
-            self._event_defaulted = True
-        if self._event is not None:
-            keep = pc.equal(ev, self._event) if not self._event_defaulted else \
-                pc.or_(pc.invert(plain), pc.equal(ev, self._event))
-            dropped = len(t) - pc.sum(keep).as_py()
-            if dropped:
-                self.notes[f"samples of other events than {self._event!r} left out "
-                           f"(--event-filter)"] += dropped
-                t = t.filter(keep)
-                perf = perf.filter(keep)
+        t, perf = self._filter_event(t, fmt, perf)
         if o.perl_quirks:
             t, perf = self._perl_headers(t, perf)
         n = len(t)
@@ -404,6 +382,32 @@ class Folder:
         for k, v in zip(texts, sums.tolist()):
             if k:
                 self.counts[k] += v
+
+    def _filter_event(self, t, fmt, perf):
+        """The samples of one event: the one given, or the first perf event met (as
+        stackcollapse-perf.pl does: merging cycles with instructions would mislead).
+        Only samples whose header line ends with the event name take part (both FlameGraph
+        and inferno recognize the event there); samples with a tracepoint payload or their
+        own frame on the header line are never filtered. bpftrace: the map's name (a file
+        may print several maps)."""
+        ev = pc.fill_null(t.column("event"), "")
+        trailer = pc.or_(pc.is_valid(t.column("text")),
+                         pc.and_(pc.is_null(t.column("end_line")), has_stack(t)))
+        plain = pc.and_(pc.or_(perf, pc.fill_null(pc.equal(fmt, "bpftrace"), False)),
+                        pc.invert(trailer))
+        if self._event is None and pc.any(plain).as_py():
+            self._event = pc.filter(ev, plain)[0].as_py()
+            self._event_defaulted = True
+        if self._event is not None:
+            keep = pc.equal(ev, self._event) if not self._event_defaulted else \
+                pc.or_(pc.invert(plain), pc.equal(ev, self._event))
+            dropped = len(t) - pc.sum(keep).as_py()
+            if dropped:
+                self.notes[f"samples of other events than {self._event!r} left out "
+                           f"(--event-filter)"] += dropped
+                t = t.filter(keep)
+                perf = perf.filter(keep)
+        return t, perf
 
     def _ids(self, values: pa.Array, ids: dict, texts: list) -> np.ndarray:
         """Stable ids (across chunks) of the strings in ``values``, as int32."""

@@ -1,13 +1,13 @@
-"""bcc stack tools' default output (profile, offcputime, offwaketime, stackcount): grammar
-``grammars/bcc.lark``.
+"""bcc stack tools' default output (profile, offcputime, offwaketime, stackcount):
+grammar ``grammars/bcc.lark``.
 
-Each entry (frames innermost first, the task, the count) becomes one ``sample`` row: its stack
-root → leaf (a ``--`` between the kernel and the user stack becomes a ``-`` frame, as the
-tools' own -f output writes it), ``weight`` the count — for offcputime and offwaketime the
-microseconds off CPU —, ``comm`` / ``pid`` from the task line, ``event`` the tool (from its
-banner: ``profile``, ``offcputime``, ``stackcount``; ``bcc`` without one). offcputime before
-bcc 0.10 printed the task name as the last frame: read as the comm when its banner says
-off-CPU. Entries cut before their count are skipped and counted.
+Each entry (frames innermost first, the task, the count) becomes one ``sample`` row: its
+stack root → leaf (with -d, the number of kernel frames before the ``--`` line in
+``fields["kernel_frames"]``: the last ones of the stack), ``weight`` the count — for
+offcputime and offwaketime the microseconds off CPU —, ``comm`` / ``pid`` from the task
+line, ``event`` the tool (from its banner: ``profile``, ``offcputime``, ``stackcount``; ``bcc``
+without one). offcputime before bcc 0.10 printed the task name as the last frame: read as
+the comm when its banner says off-CPU. Entries cut before their count are skipped and counted.
 """
 from __future__ import annotations
 
@@ -137,29 +137,27 @@ class BccReader(Reader):
             p = pc.if_else(pc.equal(tc["pid"], ""), tc["pid2"], tc["pid"]).filter(sel)
             comm = pc.if_else(has, c.take(take), None)
             pid = pc.if_else(has, to_int(p).take(take), None)
-        # frames and "--" delimiters in line order, innermost first
+        # frames in line order, innermost first; a "--" delimiter (-d) says how many of them
+        # are the kernel's (printed first): fields["kernel_frames"]
         fidx, fc = found.get("frame", empty)
         fsel = ok["frame"]
-        f_own = owner["frame"][fsel]
+        own = owner["frame"][fsel]
         f_line = parts["frame"][fsel]
         sym = fc["sym"].filter(pa.array(fsel)) if fc is not None else pa.array([], pa.string())
         addr = null_if_empty(fc["addr"]).filter(pa.array(fsel)) if fc is not None else \
             pa.array([], pa.string())
         d_own, d_line = owner["delim"][ok["delim"]], parts["delim"][ok["delim"]]
-        own = np.concatenate([f_own, d_own])
-        order = np.argsort(np.concatenate([f_line, d_line]), kind="stable")
-        sym = pa.concat_arrays([sym.cast(pa.string()),
-                                pa.array(["-"] * len(d_own), pa.string())]).take(pa.array(order))
-        addr = pa.concat_arrays([addr.cast(pa.string()),
-                                 pa.nulls(len(d_own), pa.string())]).take(pa.array(order))
-        own = own[order]
+        if len(d_own):
+            kernel = np.searchsorted(f_line, d_line) - np.searchsorted(f_line, first[d_own])
+            fields = [None] * m
+            for o, k in zip(d_own.tolist(), kernel.tolist()):
+                fields[o] = [("kernel_frames", str(k))]
+            cols["fields"] = pa.array(fields, pa.map_(pa.string(), pa.string()))
         if tool in ("offcputime", "offwaketime") and not ok["task"].any() and len(own):
             # old offcputime: the task name printed as the entry's last frame
             last = np.flatnonzero(np.append(own[1:] != own[:-1], True))
             names = sym.take(pa.array(last))
-            comm = pa.array([None] * m, pa.string())
-            comm = pc.if_else(pa.array(np.isin(np.arange(m), own[last])),
-                              pa.array(_scatter(m, own[last], names.to_pylist())), comm)
+            comm = pa.array(_scatter(m, own[last], names.to_pylist()), pa.string())
             keep = np.ones(len(own), bool)
             keep[last] = False
             sym, addr, own = sym.filter(pa.array(keep)), addr.filter(pa.array(keep)), own[keep]

@@ -124,7 +124,6 @@ class BpftraceReader(Reader):
 
         fo, fok = owner_of(line_nos[fidx])
         so, sok = owner_of(line_nos[sidx])
-        co = np.searchsorted(opens, closes) - 1
         cok = np.zeros(len(closes), bool)
         cok[close_of[has]] = True
         stray = int((~fok).sum() + (~sok).sum() + (~cok).sum())

@@ -36,8 +36,8 @@ DAY_NS = 86_400 * 10 ** 9
 RELATIVE_BELOW = 10 ** 8
 CLONES = ("clone", "clone3", "fork", "vfork")
 _TID_SUFFIX = re.compile(r"\.(\d+)$")
-# a descriptor with its path (-y / -yy): "3</tmp/f>", "AT_FDCWD</tmp>", "4<TCP:[1.2.3.4:5->6.7.8.9:10]>",
-# "0</dev/pts/0<char 136:0>>"
+# a descriptor with its path (-y / -yy): "3</tmp/f>", "AT_FDCWD</tmp>",
+# "4<TCP:[1.2.3.4:5->6.7.8.9:10]>", "0</dev/pts/0<char 136:0>>"
 _FD_PATH = r"(?P<fd>-?\d+|AT_FDCWD)<(?P<fdpath>(?:[^<>]|->|<[^<>]*>)*)>"
 _FIRST_FD = "^" + _FD_PATH
 # the first string argument (the path of open, stat, execve …)
@@ -226,7 +226,6 @@ class StraceReader(Reader):
     def stitch(self, ev):
         if ev is None:
             return None
-        n = ev.num_rows
         k = ev.column("k").to_numpy()
         tid = self._tids(ev, k)
         ts, res = self._times(ev)
@@ -333,43 +332,8 @@ class StraceReader(Reader):
             self._line = int(lines[i])
             if new[i]:
                 self._new_task(t)
-            kind, name = k[i], name_l[j]
-            call_args = args_l[j] or ""
-            if kind == K_UNFINISHED or never[i]:
-                keep[i] = False
-                old = self.pending.pop(t, None)
-                if old is not None:
-                    self.stats.warnings["unfinished syscall without its resumption"] += 1
-                    ends.append((old, None, None))
-                self.pending[t] = self._start(ev, i, ts, res, t, never[i])
-                if name in CLONES:
-                    self.clones[t] = "CLONE_THREAD" in call_args
-                continue
-            if kind == K_EXIT:
-                start = self.pending.get(t)
-                if start is not None and start["never"]:
-                    del self.pending[t]
-                    ends.append((start, i, "exit"))
-                continue
-            if kind == K_RESUMED:
-                keep[i] = False
-                start = self.pending.get(t)
-                if start is not None and start["name"] == name and not start["never"]:
-                    del self.pending[t]
-                    ends.append((start, i, "resumed"))
-                    call_args = start["args"] or ""
-                else:
-                    ends.append(({"comm": self._comm_of(t), "alone": True}, i, "resumed"))
-                thread = self.clones.pop(t, None) if name in CLONES else None
-            else:
-                thread = "CLONE_THREAD" in call_args
-            if name in CLONES:
-                self._cloned(t, ret_l[j], thread)
-            elif ret_l[j] == "0":          # execve: the program's name
-                m = re.match(_FIRST_STR, call_args)
-                if m:
-                    comm = m.group("str").rsplit("/", 1)[-1][:15]
-                    self._name(self.pid_of.get(t, t) if t is not None else -1, comm)
+            keep[i] &= self._look(ev, i, t, k[i], name_l[j], args_l[j] or "", ret_l[j],
+                                  bool(never[i]), ts, res, ends)
         pid = self._pids(tid, has_tid)
         comm = self._comms(pid, lines, comm_before, renamed)
         out = [self._rows(ev, np.flatnonzero(keep), k, tid, has_tid, pid, comm, ts, res, dur,
@@ -382,6 +346,44 @@ class StraceReader(Reader):
         """Process ``pid`` is called ``comm`` from the line looked at on."""
         self.comm_of[pid] = comm
         self._renamed.append((self._line, pid, comm))
+
+    def _look(self, ev, i, t, kind, name, call_args, ret, never, ts, res, ends) -> bool:
+        """One line of thread ``t`` that needs a look (see _pair); False when its row is made
+        with another line's (``ends``)."""
+        if kind == K_UNFINISHED or never:
+            old = self.pending.pop(t, None)
+            if old is not None:
+                self.stats.warnings["unfinished syscall without its resumption"] += 1
+                ends.append((old, None, None))
+            self.pending[t] = self._start(ev, i, ts, res, t, never)
+            if name in CLONES:
+                self.clones[t] = "CLONE_THREAD" in call_args
+            return False
+        if kind == K_EXIT:
+            start = self.pending.get(t)
+            if start is not None and start["never"]:
+                del self.pending[t]
+                ends.append((start, i, "exit"))
+            return True
+        if kind == K_RESUMED:
+            start = self.pending.get(t)
+            if start is not None and start["name"] == name and not start["never"]:
+                del self.pending[t]
+                ends.append((start, i, "resumed"))
+                call_args = start["args"] or ""
+            else:
+                ends.append(({"comm": self._comm_of(t), "alone": True}, i, "resumed"))
+            thread = self.clones.pop(t, None) if name in CLONES else None
+        else:
+            thread = "CLONE_THREAD" in call_args
+        if name in CLONES:
+            self._cloned(t, ret, thread)
+        elif ret == "0":          # execve: the program's name
+            m = re.match(_FIRST_STR, call_args)
+            if m:
+                comm = m.group("str").rsplit("/", 1)[-1][:15]
+                self._name(self.pid_of.get(t, t) if t is not None else -1, comm)
+        return kind != K_RESUMED
 
     def _comm_of(self, t):
         return self.comm_of.get(self.pid_of.get(t, t) if t is not None else -1)
