@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tracefold on real traces of busy systems, next to baselines measured in the same run.
 
-    python bench/real.py [--perf FILE] [--big-gb 2] [--only NAMES] [--json FILE]
+    python bench/real.py [--perf FILE] [--strace FILE] [--big-gb 2] [--only NAMES] [--json FILE]
 
 Inputs (each skipped with a reason when absent):
   vm-big-default   ../shared/generated/vm-big-default: 94 MB function_graph of all kernel
@@ -9,6 +9,9 @@ Inputs (each skipped with a reason when absent):
   perf-real        a real `perf record -F 4999 -a -g` of several programs at once, as
                    `perf script` text (>= 150 MB): bench/record_perf.sh OUTDIR makes one;
                    --perf FILE, or $TRACEFOLD_BENCH_PERF
+  strace-real      a real `strace -f -tt -T -y` of the same kind of workload (several programs
+                   at once, unfinished/resumed pairs across threads): bench/record_strace.sh
+                   OUTDIR makes one; --strace FILE, or $TRACEFOLD_BENCH_STRACE
   concat-2gb       real traces concatenated to --big-gb GB (vm-big-default repeated: its
                    default options print no timestamps, so the copies need no shifting)
 
@@ -103,6 +106,12 @@ def inputs(a, d):
             out["perf-real"] = (Path(perf), ("folded", "parquet", "chrome"))
         else:
             print("skip perf-real: make one with bench/record_perf.sh OUTDIR, pass --perf")
+    if want is None or "strace-real" in want:
+        st = a.strace or os.environ.get("TRACEFOLD_BENCH_STRACE")
+        if st and Path(st).exists():
+            out["strace-real"] = (Path(st), ("parquet", "chrome"))
+        else:
+            print("skip strace-real: make one with bench/record_strace.sh OUTDIR, pass --strace")
     if (want is None or "concat-2gb" in want) and a.big_gb > 0 and VM_BIG.exists():
         src = out.get("vm-big-default", (None,))[0]
         if src is None:
@@ -121,8 +130,10 @@ def inputs(a, d):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--perf", help="perf script text of a real recording (>= 150 MB)")
+    ap.add_argument("--strace", help="strace -f -tt -T -y text of a real recording")
     ap.add_argument("--big-gb", type=float, default=2.0)
-    ap.add_argument("--only", help="comma-separated: vm-big-default,perf-real,concat-2gb")
+    ap.add_argument("--only", help="comma-separated: vm-big-default,perf-real,strace-real,"
+                    "concat-2gb")
     ap.add_argument("--no-1core", action="store_true", help="skip the taskset -c 0 runs")
     ap.add_argument("--json", help="write the rows here")
     ap.add_argument("--code", help="run the tracefold of this checkout (default: installed)")

@@ -51,6 +51,9 @@ truncate64 chmod fchmodat lchown chown fchownat utime utimes utimensat futimesat
 getxattr lgetxattr setxattr lsetxattr listxattr llistxattr removexattr lremovexattr statfs
 statfs64 inotify_add_watch name_to_handle_at mount umount2 swapon swapoff acct
 """.split())
+# columns of the lines stitch looks at one by one (read into Python lists once per chunk)
+LOOKED = ("line", "name", "args", "retval", "retfd", "errno", "note", "stack", "stack_addr",
+          "stack_dso")
 # fields of a syscall row, in this order
 FIELD_KEYS = ("fd", "path", "errno", "error", "note")
 NULL = pa.scalar(None, pa.string())
@@ -325,21 +328,24 @@ class StraceReader(Reader):
         ends = []                         # (start dict or None, end row or None, how)
         comm_before = dict(self.comm_of)
         self._renamed = renamed = []      # (line, pid, comm): a process named (execve, fork)
+        # the looked-at lines' values as Python lists, read once (ends name them by position)
         sel = pa.array(look)
-        args_l, name_l, ret_l = (c.take(sel).to_pylist() for c in (args, names, retval))
+        d = {c: ev.column(c).take(sel).to_pylist() for c in LOOKED if c in ev.column_names}
+        for c, arr in (("ts", ts), ("res", res), ("dur", dur), ("dres", dres)):
+            d[c] = arr.take(sel).to_pylist()
+        d["tid"] = [int(tid[i]) if has_tid[i] else None for i in look.tolist()]
         for j, i in enumerate(look.tolist()):
-            t = int(tid[i]) if has_tid[i] else None
+            t = d["tid"][j]
             self._line = int(lines[i])
             if new[i]:
                 self._new_task(t)
-            keep[i] &= self._look(ev, i, t, k[i], name_l[j], args_l[j] or "", ret_l[j],
-                                  bool(never[i]), ts, res, ends)
+            keep[i] &= self._look(d, j, t, k[i], bool(never[i]), ends)
         pid = self._pids(tid, has_tid)
         comm = self._comms(pid, lines, comm_before, renamed)
         out = [self._rows(ev, np.flatnonzero(keep), k, tid, has_tid, pid, comm, ts, res, dur,
                           dres)]
         if ends:
-            out.append(self._joined_rows(ev, ends, tid, has_tid, dur, dres))
+            out.append(self._joined_rows(d, ends))
         return out
 
     def _name(self, pid, comm):
@@ -347,15 +353,16 @@ class StraceReader(Reader):
         self.comm_of[pid] = comm
         self._renamed.append((self._line, pid, comm))
 
-    def _look(self, ev, i, t, kind, name, call_args, ret, never, ts, res, ends) -> bool:
-        """One line of thread ``t`` that needs a look (see _pair); False when its row is made
-        with another line's (``ends``)."""
+    def _look(self, d, j, t, kind, never, ends) -> bool:
+        """Line ``j`` of the looked-at lines ``d`` (thread ``t``; see _pair); False when its
+        row is made with another line's (``ends``)."""
+        name, call_args, ret = d["name"][j], d["args"][j] or "", d["retval"][j]
         if kind == K_UNFINISHED or never:
             old = self.pending.pop(t, None)
             if old is not None:
                 self.stats.warnings["unfinished syscall without its resumption"] += 1
                 ends.append((old, None, None))
-            self.pending[t] = self._start(ev, i, ts, res, t, never)
+            self.pending[t] = self._start(d, j, t, never)
             if name in CLONES:
                 self.clones[t] = "CLONE_THREAD" in call_args
             return False
@@ -363,16 +370,16 @@ class StraceReader(Reader):
             start = self.pending.get(t)
             if start is not None and start["never"]:
                 del self.pending[t]
-                ends.append((start, i, "exit"))
+                ends.append((start, j, "exit"))
             return True
         if kind == K_RESUMED:
             start = self.pending.get(t)
             if start is not None and start["name"] == name and not start["never"]:
                 del self.pending[t]
-                ends.append((start, i, "resumed"))
+                ends.append((start, j, "resumed"))
                 call_args = start["args"] or ""
             else:
-                ends.append(({"comm": self._comm_of(t), "alone": True}, i, "resumed"))
+                ends.append(({"comm": self._comm_of(t), "alone": True}, j, "resumed"))
             thread = self.clones.pop(t, None) if name in CLONES else None
         else:
             thread = "CLONE_THREAD" in call_args
@@ -434,17 +441,17 @@ class StraceReader(Reader):
             if not thread and parent in self.comm_of:
                 self._name(child, self.comm_of[parent])
 
-    def _start(self, ev, i, ts, res, t, never=False):
-        cols = ("line", "name", "args", "stack", "stack_addr", "stack_dso")
-        d = {c: ev.column(c)[i].as_py() for c in cols if c in ev.column_names}
-        d["ts"], d["res"] = ts[i].as_py(), res[i].as_py()
-        d["tid"] = t
-        d["comm"] = self._comm_of(t)    # the program's name when the call started
-        d["never"] = bool(never)      # "= ?": it ends with the thread (exit, exit_group)
+    def _start(self, d, j, t, never=False):
+        """The first line of a call printed on two (line ``j`` of the looked-at lines)."""
+        out = {c: d[c][j] for c in ("line", "name", "args", "ts", "res", "stack", "stack_addr",
+                                    "stack_dso") if c in d}
+        out["tid"] = t
+        out["comm"] = self._comm_of(t)    # the program's name when the call started
+        out["never"] = bool(never)        # "= ?": it ends with the thread (exit, exit_group)
         if never:
             for c in ("retval", "retfd", "errno", "note"):
-                d[c] = ev.column(c)[i].as_py()
-        return d
+                out[c] = d[c][j]
+        return out
 
     def _rows(self, ev, idx, k, tid, has_tid, pid, comm, ts, res, dur, dres):
         if not len(idx):
@@ -485,38 +492,34 @@ class StraceReader(Reader):
                 cols[c] = pc.if_else(pa.array(call), ev.column(c).take(sel), None)
         return make_table(cols, m)
 
-    def _joined_rows(self, ev, ends, tid, has_tid, dur, dres):
+    def _joined_rows(self, d, ends):
         """Rows of calls printed on two lines: an unfinished call and its resumption, a call
         that never returned and the exit of its thread (its -k stack printed after it), and
-        one of the two lines without the other."""
+        one of the two lines without the other. ``d``: the looked-at lines, named by
+        position in ``ends``."""
         rows = {c: [] for c in ("line", "end_line", "name", "ts", "res", "args", "retval",
                                 "retfd", "errno", "note", "dur", "dres", "tid", "status", "comm",
                                 "stack", "stack_addr", "stack_dso")}
-        has_stack = ev is not None and "stack" in ev.column_names
-
-        def col(c, i):
-            return ev.column(c)[i].as_py()
-
-        for start, i, how in ends:
+        for start, j, how in ends:
             resumed = how == "resumed"
             rows["comm"].append(start["comm"])
             if start.get("alone"):
                 start = None
-            rows["line"].append(start["line"] if start else col("line", i))
-            rows["end_line"].append(col("line", i) if i is not None else None)
-            rows["name"].append(start["name"] if start else col("name", i))
+            rows["line"].append(start["line"] if start else d["line"][j])
+            rows["end_line"].append(d["line"][j] if j is not None else None)
+            rows["name"].append(start["name"] if start else d["name"][j])
             rows["ts"].append(start["ts"] if start else None)
             rows["res"].append(start["res"] if start else None)
-            rest = (col("args", i) or "") if resumed else ""
+            rest = (d["args"][j] or "") if resumed else ""
             rows["args"].append((start["args"] or "") + rest if start else "... " + rest)
             for c in ("retval", "retfd", "errno", "note"):
-                rows[c].append((col(c, i) if resumed else (start or {}).get(c)) or "")
-            rows["dur"].append(dur[i].as_py() if resumed else None)
-            rows["dres"].append(dres[i].as_py() if resumed else None)
-            rows["tid"].append(start["tid"] if start else (int(tid[i]) if has_tid[i] else None))
+                rows[c].append((d[c][j] if resumed else (start or {}).get(c)) or "")
+            rows["dur"].append(d["dur"][j] if resumed else None)
+            rows["dres"].append(d["dres"][j] if resumed else None)
+            rows["tid"].append(start["tid"] if start else d["tid"][j])
             rows["status"].append(NO_ENTRY if not start else None if resumed else UNCLOSED)
             for c in ("stack", "stack_addr", "stack_dso"):
-                v = col(c, i) if has_stack and i is not None else None
+                v = d[c][j] if c in d and j is not None else None
                 rows[c].append(v if v is not None else (start or {}).get(c))
         return self._table_of(rows)
 
@@ -567,7 +570,7 @@ class StraceReader(Reader):
             st.warnings["unfinished syscall without its resumption"] += lost
         ends = [(p, None, None) for p in sorted(self.pending.values(), key=lambda p: p["line"])]
         self.pending = {}
-        return self._joined_rows(None, ends, None, None, None, None)
+        return self._joined_rows({}, ends)
 
 
 def _fields(name, args, retval, retfd, errno, note, call):
