@@ -310,7 +310,7 @@ class Folder:
         t = with_traced_leaf(t)
         fmt = t.column("format").cast(pa.string())
         perf = pc.fill_null(pc.equal(fmt, "perf-script"), False)
-        t, perf = self._filter_event(t, fmt, perf)
+        t, perf = self._filter_event(t, perf)
         if o.perl_quirks:
             t, perf = self._perl_headers(t, perf)
         n = len(t)
@@ -383,18 +383,17 @@ class Folder:
             if k:
                 self.counts[k] += v
 
-    def _filter_event(self, t, fmt, perf):
+    def _filter_event(self, t, perf):
         """The samples of one event: the one given, or the first perf event met (as
         stackcollapse-perf.pl does: merging cycles with instructions would mislead).
         Only samples whose header line ends with the event name take part (both FlameGraph
         and inferno recognize the event there); samples with a tracepoint payload or their
-        own frame on the header line are never filtered. bpftrace: the map's name (a file
-        may print several maps)."""
+        own frame on the header line are never filtered. Other samples by their event too
+        (bpftrace: the map's name, a file may print several maps)."""
         ev = pc.fill_null(t.column("event"), "")
         trailer = pc.or_(pc.is_valid(t.column("text")),
                          pc.and_(pc.is_null(t.column("end_line")), has_stack(t)))
-        plain = pc.and_(pc.or_(perf, pc.fill_null(pc.equal(fmt, "bpftrace"), False)),
-                        pc.invert(trailer))
+        plain = pc.and_(kind_is(t, SAMPLE), pc.invert(trailer))
         if self._event is None and pc.any(plain).as_py():
             self._event = pc.filter(ev, plain)[0].as_py()
             self._event_defaulted = True
