@@ -341,6 +341,23 @@ class Reader:
                           tuple(self.NOCAPTURE))
         return _match_rx(lines, rx, dedup)
 
+    def fast_in_order(self, lines: pa.Array, dedup: tuple = ()):
+        """Each rule of ``self.order`` matched on the lines no earlier rule took (those in
+        ``dedup`` once per distinct text): ({rule: (indices of its lines, Cols)}, indices of
+        the lines left for the rare shapes)."""
+        n = len(lines)
+        left = np.arange(n)
+        found = {}
+        for rule in self.order:
+            if not len(left):
+                break
+            sub = lines if len(left) == n else lines.take(pa.array(left))
+            mask, cols = self.fast(sub, rule, dedup=rule in dedup)
+            if mask.any():
+                found[rule] = (left[mask], cols)
+                left = left[~mask]
+        return found, left
+
     def fast_distinct(self, dl: DistinctLines, rule: str, opaque: tuple = (),
                       capture: tuple = ()):
         """``fast`` over the distinct texts of ``dl`` still free: (mask over the chunk's

@@ -56,16 +56,7 @@ class BccReader(Reader):
     def parse(self, chunk):
         lines, n, line_nos = self.start_chunk(chunk)
         st = self.stats
-        left = np.arange(n)
-        found = {}
-        for rule in self.order:
-            if not len(left):
-                break
-            sub = lines if len(left) == n else lines.take(pa.array(left))
-            mask, cols = self.fast(sub, rule, dedup=rule in ("frame", "delimiter"))
-            if mask.any():
-                found[rule] = (left[mask], cols)
-                left = left[~mask]
+        found, left = self.fast_in_order(lines, dedup=("frame", "delimiter"))
         delim = list(line_nos[found.pop("delimiter")[0]]) if "delimiter" in found else []
         breaks = []
         for i, text, res in self.read_rare(lines, left):

@@ -50,16 +50,7 @@ class BpftraceReader(Reader):
     def parse(self, chunk):
         lines, n, line_nos = self.start_chunk(chunk)
         st = self.stats
-        left = np.arange(n)
-        found = {}
-        for rule in self.order:
-            if not len(left):
-                break
-            sub = lines if len(left) == n else lines.take(pa.array(left))
-            mask, cols = self.fast(sub, rule, dedup=rule == "frame")
-            if mask.any():
-                found[rule] = (left[mask], cols)
-                left = left[~mask]
+        found, left = self.fast_in_order(lines, dedup=("frame",))
         empty = []                  # one-line entries with empty stacks
         for i, text, res in self.read_rare(lines, left):
             if res is None:
