@@ -77,7 +77,7 @@ class BpftraceReader(Reader):
         """Entries printed on one line: their stacks are empty (no frames)."""
         self.stats.event_lines += len(empty)
         m = len(empty)
-        keys = _keys([[f.get("empty_keys", "")] for _, f in empty])
+        keys = _keys([[f.get("empty_keys") or f.get("empty_lead", "")] for _, f in empty])
         cols = {"line": pa.array([ln for ln, _ in empty], pa.int64()),
                 "end_line": pa.array([ln for ln, _ in empty], pa.int64()),
                 "format": repeat(self.format, m, FORMAT_T), "kind": repeat(SAMPLE, m, FORMAT_T),

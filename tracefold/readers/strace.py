@@ -223,7 +223,7 @@ class StraceReader(Reader):
         k = ev.column("k").to_numpy()
         tid = self._tids(ev, k)
         ts, res = self._times(ev)
-        dur, dres = decimal_text_ns(ev.column("dur"), 9)
+        dur, dres = decimal_text_ns(ev.column("dur").combine_chunks(), 9)
         rows = self._pair(ev, k, tid, ts, res, dur, dres)
         rows = [r for r in rows if r is not None]
         if not rows:
@@ -262,7 +262,7 @@ class StraceReader(Reader):
         ts = np.zeros(n, np.int64)
         res = np.zeros(n, np.int64)
         have = np.zeros(n, bool)
-        clock = ev.column("clock")
+        clock = ev.column("clock").combine_chunks()
         cl = nonempty(clock)
         if cl.any():
             c = clock.filter(pa.array(cl))
@@ -278,7 +278,7 @@ class StraceReader(Reader):
             ts[cl] = v + days * DAY_NS
             res[cl] = r.to_numpy(zero_copy_only=False)
             have |= cl
-        sec = ev.column("seconds")
+        sec = ev.column("seconds").combine_chunks()
         sc = nonempty(sec)
         if sc.any():
             v, r = decimal_text_ns(sec.filter(pa.array(sc)), 9)
