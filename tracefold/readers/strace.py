@@ -51,9 +51,6 @@ truncate64 chmod fchmodat lchown chown fchownat utime utimes utimensat futimesat
 getxattr lgetxattr setxattr lsetxattr listxattr llistxattr removexattr lremovexattr statfs
 statfs64 inotify_add_watch name_to_handle_at mount umount2 swapon swapoff acct
 """.split())
-# columns of the lines stitch looks at one by one (read into Python lists once per chunk)
-LOOKED = ("line", "name", "args", "retval", "retfd", "errno", "note", "stack", "stack_addr",
-          "stack_dso")
 # fields of a syscall row, in this order
 FIELD_KEYS = ("fd", "path", "errno", "error", "note")
 NULL = pa.scalar(None, pa.string())
@@ -75,7 +72,8 @@ class StraceReader(Reader):
         self.rel_sum = 0            # -r: ns since the first line
         self.last_clock = None      # -t / -tt: last time of day seen, and days passed
         self.days = 0
-        self.pending = {}           # tid -> unfinished call (dict)
+        self.pending = None         # first lines of calls printed on two lines, not closed
+        #                             yet (a table: _start_table)
         self.pid_of = {}            # tid -> pid
         self.clones = {}            # tid -> its clone call not returned yet: CLONE_THREAD?
         self.comm_of = {}           # pid -> program name (its last execve)
@@ -294,94 +292,158 @@ class StraceReader(Reader):
         return pa.array(ts, mask=~have), pa.array(res, mask=~have)
 
     def _pair(self, ev, k, tid_has, ts, res, dur, dres):
-        """Rows of the chunk: complete calls, unfinished/resumed pairs joined (pending
-        unfinished calls wait in ``self.pending``; a call that never returns, exit_group,
-        waits for the exit line whose -k stack it gets), signals and exits."""
+        """Rows of the chunk: complete calls, calls printed on two lines joined, signals and
+        exits. A call's first line (``<unfinished ...>``, or a call that never returns:
+        ``exit_group(0) = ?``) is closed by the next line of its thread: its
+        ``<... name resumed>`` line, or for a call that never returns the ``+++ exited``
+        line (whose -k stack is that call's); any other next line leaves it unclosed. A first
+        line with no next line of its thread in the chunk waits in ``self.pending`` (a table
+        of start lines) for the next chunks."""
         tid, has_tid = tid_has
         n = ev.num_rows
-        names, args, retval = (ev.column(c) for c in ("name", "args", "retval"))
+        names, retval = ev.column("name").combine_chunks(), ev.column("retval")
         lines = ev.column("line").to_numpy()
-        clone = pc.is_in(names, value_set=pa.array(CLONES + ("execve", "execveat"))) \
-            .to_numpy(zero_copy_only=False)
         never = pc.fill_null(pc.and_(pc.equal(retval, "?"), pc.equal(ev.column("dur"), "")),
                              False).to_numpy(zero_copy_only=False) & (k == K_CALL)
-        new = np.zeros(n, bool)
-        if has_tid.any():
-            u, first = np.unique(tid, return_index=True)
-            for t, i in zip(u.tolist(), first.tolist()):
-                if has_tid[i] and t not in self.pid_of:
-                    new[i] = True
-        # rows that need a look one by one: unfinished / resumed lines, calls that never
-        # return, exits, clone and execve calls, the first line of each thread not seen yet
-        look = np.flatnonzero(new | clone | never | np.isin(k, (K_UNFINISHED, K_RESUMED,
-                                                               K_EXIT)))
-        keep = k != K_FILE                # rows emitted as they are
-        ends = []                         # (start dict or None, end row or None, how)
+        starts = (k == K_UNFINISHED) | never
+        part = np.flatnonzero(starts | (k == K_RESUMED) | (k == K_EXIT))
         comm_before = dict(self.comm_of)
         self._renamed = renamed = []      # (line, pid, comm): a process named (execve, fork)
-        # the looked-at lines' values as Python lists, read once (ends name them by position)
+        # this chunk's start lines, after the ones waiting from earlier chunks
+        mine = np.flatnonzero(starts)
+        st = self._start_table(ev, mine, ts, res, tid, has_tid, never)
+        carry = self.pending
+        nc = carry.num_rows if carry is not None else 0
+        stt = pa.concat_tables([carry, st]) if nc else st
+        # the line events of each thread in line order: waiting starts first
+        e_tid = np.concatenate([stt.column("tid").to_numpy()[:nc], tid[part]])
+        e_line = np.concatenate([stt.column("line").to_numpy()[:nc], lines[part]])
+        e_src = np.concatenate([np.arange(nc) - nc, part])      # < 0: a waiting start
+        e_kind = np.concatenate([np.where(stt.column("never").to_numpy()[:nc], -1,
+                                          K_UNFINISHED), np.where(never[part], -1, k[part])])
+        order = np.lexsort((e_line, e_tid))
+        e_tid, e_src, e_kind = e_tid[order], e_src[order], e_kind[order]
+        # position of each event's start in stt (its row there), -1 for other events
+        at_start = np.full(len(order), -1, np.int64)
+        is_start = (e_kind == K_UNFINISHED) | (e_kind == -1)
+        src_pos = np.full(n, -1, np.int64)
+        src_pos[mine] = nc + np.arange(len(mine))
+        at_start[is_start] = np.where(e_src[is_start] < 0, e_src[is_start] + nc,
+                                      src_pos[np.maximum(e_src[is_start], 0)])
+        same = np.zeros(len(order), bool)
+        same[1:] = e_tid[1:] == e_tid[:-1]
+        prev_start = np.where(same, np.roll(at_start, 1), -1)
+        prev_kind = np.where(same, np.roll(e_kind, 1), 0)
+        st_names = stt.column("name").to_numpy(zero_copy_only=False)
+        resumed = e_kind == K_RESUMED
+        src = np.maximum(e_src, 0)
+        name_ok = np.zeros(len(order), bool)
+        if resumed.any():
+            ev_names = names.to_numpy(zero_copy_only=False)
+            r = np.flatnonzero(resumed & (prev_kind == K_UNFINISHED))
+            name_ok[r] = st_names[prev_start[r]] == ev_names[src[r]]
+        joined = resumed & name_ok
+        exited = (e_kind == K_EXIT) & (prev_kind == -1)
+        closed = np.zeros(len(order), bool)                    # starts closed by the next
+        closed[:-1] = (joined | exited)[1:]
+        nxt = np.zeros(len(order), bool)                       # a start with a next line
+        nxt[:-1] = same[1:]
+        lost = is_start & nxt & ~closed
+        wait = is_start & ~nxt
+        gone = int((lost & (e_kind == K_UNFINISHED)).sum())
+        if gone:
+            self.stats.warnings["unfinished syscall without its resumption"] += gone
+        # the clone / execve / new thread bookkeeping, in line order
+        self._tasks(ev, k, tid, has_tid, lines, never, e_src, joined, prev_start, stt)
+        pid = self._pids(tid, has_tid)
+        comm = self._comms(pid, lines, comm_before, renamed)
+        if len(mine):                   # a start's comm: its process's name at its line
+            stt = stt.set_column(stt.schema.get_field_index("comm"), "comm", pa.concat_arrays(
+                [stt.column("comm").combine_chunks()[:nc].cast(pa.string()),
+                 comm.take(pa.array(mine))]))
+        keep = (k != K_FILE) & (k != K_UNFINISHED) & (k != K_RESUMED) & ~never
+        out = [self._rows(ev, np.flatnonzero(keep), k, tid, has_tid, pid, comm, ts, res, dur,
+                          dres)]
+        two = np.flatnonzero(joined | exited)
+        alone = np.flatnonzero(resumed & ~joined)
+        ends = np.concatenate([prev_start[two], at_start[np.flatnonzero(lost)],
+                               np.full(len(alone), -1)])
+        fin = np.concatenate([src[two], np.full(int(lost.sum()), -1), src[alone]])
+        how = np.concatenate([np.where(joined[two], 1, 2), np.zeros(int(lost.sum()), int),
+                              np.ones(len(alone), int)])
+        if len(ends):
+            out.append(self._joined_rows(ev, stt, ends, fin, how, tid, has_tid, comm, dur,
+                                         dres))
+        w = at_start[wait]
+        self.pending = stt.take(pa.array(np.sort(w))) if len(w) else None
+        return out
+
+    def _start_table(self, ev, idx, ts, res, tid, has_tid, never):
+        """The first lines of calls printed on two lines: what their row takes from them."""
+        sel = pa.array(idx, pa.int64())
+        cols = {c: ev.column(c).take(sel) for c in ("line", "name", "args", "retval", "retfd",
+                                                    "errno", "note")}
+        for c in ("stack", "stack_addr", "stack_dso"):
+            cols[c] = ev.column(c).take(sel) if c in ev.column_names else \
+                pa.nulls(len(idx), pa.list_(pa.string()))
+        cols.update(ts=ts.take(sel), res=res.take(sel), tid=pa.array(tid[idx], pa.int64()),
+                    has_tid=pa.array(has_tid[idx]), never=pa.array(never[idx]),
+                    comm=pa.nulls(len(idx), pa.string()))
+        return pa.table({c: (v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v)
+                         for c, v in cols.items()})
+
+    def _tasks(self, ev, k, tid, has_tid, lines, never, e_src, joined, prev_start, stt):
+        """Processes and program names, line by line over the few lines that tell them: the
+        first line of a thread not seen before, clone and execve calls (a resumed one with the
+        arguments of its first line)."""
+        clone = pc.is_in(ev.column("name"), value_set=pa.array(CLONES + ("execve", "execveat"))) \
+            .to_numpy(zero_copy_only=False)
+        new = np.zeros(ev.num_rows, bool)
+        if has_tid.any():
+            u, first = np.unique(tid, return_index=True)
+            new[[i for t, i in zip(u.tolist(), first.tolist())
+                 if has_tid[i] and t not in self.pid_of]] = True
+        look = np.flatnonzero(new | (clone & ~never))
+        if not len(look):
+            return
+        # a resumed clone / execve: the arguments of the line it was started on
+        start_args = {}
+        j = np.flatnonzero(joined)
+        want = np.isin(e_src[j], look[clone[look]])
+        if want.any():
+            args = stt.column("args").take(pa.array(prev_start[j[want]])).to_pylist()
+            start_args = dict(zip(e_src[j[want]].tolist(), args))
         sel = pa.array(look)
-        d = {c: ev.column(c).take(sel).to_pylist() for c in LOOKED if c in ev.column_names}
-        for c, arr in (("ts", ts), ("res", res), ("dur", dur), ("dres", dres)):
-            d[c] = arr.take(sel).to_pylist()
-        d["tid"] = [int(tid[i]) if has_tid[i] else None for i in look.tolist()]
-        for j, i in enumerate(look.tolist()):
-            t = d["tid"][j]
+        name_l, args_l, ret_l = (ev.column(c).take(sel).to_pylist()
+                                 for c in ("name", "args", "retval"))
+        for i, name, args, ret in zip(look.tolist(), name_l, args_l, ret_l):
+            t = int(tid[i]) if has_tid[i] else None
             self._line = int(lines[i])
             if new[i]:
                 self._new_task(t)
-            keep[i] &= self._look(d, j, t, k[i], bool(never[i]), ends)
-        pid = self._pids(tid, has_tid)
-        comm = self._comms(pid, lines, comm_before, renamed)
-        out = [self._rows(ev, np.flatnonzero(keep), k, tid, has_tid, pid, comm, ts, res, dur,
-                          dres)]
-        if ends:
-            out.append(self._joined_rows(d, ends))
-        return out
+            if clone[i]:
+                self._task_call(t, k[i], name, start_args.get(i, "") if k[i] == K_RESUMED
+                                else args or "", ret)
+
+    def _task_call(self, t, kind, name, args, ret):
+        """A clone or execve call of thread ``t`` (``args``: of its first line)."""
+        if kind == K_UNFINISHED:
+            if name in CLONES:
+                self.clones[t] = "CLONE_THREAD" in args
+            return
+        if name in CLONES:
+            thread = self.clones.pop(t, None) if kind == K_RESUMED else "CLONE_THREAD" in args
+            self._cloned(t, ret, thread)
+        elif ret == "0":          # execve: the program's name
+            m = re.match(_FIRST_STR, args)
+            if m:
+                comm = m.group("str").rsplit("/", 1)[-1][:15]
+                self._name(self.pid_of.get(t, t) if t is not None else -1, comm)
 
     def _name(self, pid, comm):
         """Process ``pid`` is called ``comm`` from the line looked at on."""
         self.comm_of[pid] = comm
         self._renamed.append((self._line, pid, comm))
-
-    def _look(self, d, j, t, kind, never, ends) -> bool:
-        """Line ``j`` of the looked-at lines ``d`` (thread ``t``; see _pair); False when its
-        row is made with another line's (``ends``)."""
-        name, call_args, ret = d["name"][j], d["args"][j] or "", d["retval"][j]
-        if kind == K_UNFINISHED or never:
-            old = self.pending.pop(t, None)
-            if old is not None:
-                self.stats.warnings["unfinished syscall without its resumption"] += 1
-                ends.append((old, None, None))
-            self.pending[t] = self._start(d, j, t, never)
-            if name in CLONES:
-                self.clones[t] = "CLONE_THREAD" in call_args
-            return False
-        if kind == K_EXIT:
-            start = self.pending.get(t)
-            if start is not None and start["never"]:
-                del self.pending[t]
-                ends.append((start, j, "exit"))
-            return True
-        if kind == K_RESUMED:
-            start = self.pending.get(t)
-            if start is not None and start["name"] == name and not start["never"]:
-                del self.pending[t]
-                ends.append((start, j, "resumed"))
-                call_args = start["args"] or ""
-            else:
-                ends.append(({"comm": self._comm_of(t), "alone": True}, j, "resumed"))
-            thread = self.clones.pop(t, None) if name in CLONES else None
-        else:
-            thread = "CLONE_THREAD" in call_args
-        if name in CLONES:
-            self._cloned(t, ret, thread)
-        elif ret == "0":          # execve: the program's name
-            m = re.match(_FIRST_STR, call_args)
-            if m:
-                comm = m.group("str").rsplit("/", 1)[-1][:15]
-                self._name(self.pid_of.get(t, t) if t is not None else -1, comm)
-        return kind != K_RESUMED
 
     def _comm_of(self, t):
         return self.comm_of.get(self.pid_of.get(t, t) if t is not None else -1)
@@ -432,18 +494,6 @@ class StraceReader(Reader):
             if not thread and parent in self.comm_of:
                 self._name(child, self.comm_of[parent])
 
-    def _start(self, d, j, t, never=False):
-        """The first line of a call printed on two (line ``j`` of the looked-at lines)."""
-        out = {c: d[c][j] for c in ("line", "name", "args", "ts", "res", "stack", "stack_addr",
-                                    "stack_dso") if c in d}
-        out["tid"] = t
-        out["comm"] = self._comm_of(t)    # the program's name when the call started
-        out["never"] = bool(never)        # "= ?": it ends with the thread (exit, exit_group)
-        if never:
-            for c in ("retval", "retfd", "errno", "note"):
-                out[c] = d[c][j]
-        return out
-
     def _rows(self, ev, idx, k, tid, has_tid, pid, comm, ts, res, dur, dres):
         if not len(idx):
             return None
@@ -483,70 +533,70 @@ class StraceReader(Reader):
                 cols[c] = pc.if_else(pa.array(call), ev.column(c).take(sel), None)
         return make_table(cols, m)
 
-    def _joined_rows(self, d, ends):
-        """Rows of calls printed on two lines: an unfinished call and its resumption, a call
-        that never returned and the exit of its thread (its -k stack printed after it), and
-        one of the two lines without the other. ``d``: the looked-at lines, named by
-        position in ``ends``."""
-        rows = {c: [] for c in ("line", "end_line", "name", "ts", "res", "args", "retval",
-                                "retfd", "errno", "note", "dur", "dres", "tid", "status", "comm",
-                                "stack", "stack_addr", "stack_dso")}
-        for start, j, how in ends:
-            resumed = how == "resumed"
-            rows["comm"].append(start["comm"])
-            if start.get("alone"):
-                start = None
-            rows["line"].append(start["line"] if start else d["line"][j])
-            rows["end_line"].append(d["line"][j] if j is not None else None)
-            rows["name"].append(start["name"] if start else d["name"][j])
-            rows["ts"].append(start["ts"] if start else None)
-            rows["res"].append(start["res"] if start else None)
-            rest = (d["args"][j] or "") if resumed else ""
-            rows["args"].append((start["args"] or "") + rest if start else "... " + rest)
-            for c in ("retval", "retfd", "errno", "note"):
-                rows[c].append((d[c][j] if resumed else (start or {}).get(c)) or "")
-            rows["dur"].append(d["dur"][j] if resumed else None)
-            rows["dres"].append(d["dres"][j] if resumed else None)
-            rows["tid"].append(start["tid"] if start else d["tid"][j])
-            rows["status"].append(NO_ENTRY if not start else None if resumed else UNCLOSED)
-            for c in ("stack", "stack_addr", "stack_dso"):
-                v = d[c][j] if c in d and j is not None else None
-                rows[c].append(v if v is not None else (start or {}).get(c))
-        return self._table_of(rows)
+    def _joined_rows(self, ev, stt, starts, ends, how, tid, has_tid, comm, dur, dres):
+        """Rows of calls printed on two lines: row ``starts[i]`` of the start lines ``stt``
+        (-1: none) with row ``ends[i]`` of the chunk (-1: none); ``how`` 1: the resumed line,
+        2: the exit of the thread of a call that never returned, 0: unclosed. One of the two
+        lines without the other: status ``unclosed`` / ``no_entry``."""
+        m = len(starts)
+        s = pa.array(starts, pa.int64(), mask=starts < 0)
+        e = pa.array(ends, pa.int64(), mask=ends < 0)
+        has_s, has_e = pa.array(starts >= 0), pa.array(ends >= 0)
+        resumed = pa.array(how == 1)
 
-    def _table_of(self, rows):
-        m = len(rows["line"])
-        name = pa.array(rows["name"], pa.string())
-        args = pa.array(rows["args"], pa.string())
-        retval = pa.array(rows["retval"], pa.string())
-        calls = np.ones(m, bool)
+        def start(c):
+            return stt.column(c).combine_chunks().take(s)
+
+        def end(c):
+            if c not in ev.column_names:        # no end lines at all (finish)
+                return pa.nulls(m, stt.schema.field(c).type)
+            v = ev.column(c)
+            return (v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v).take(e)
+
+        first = pc.if_else(has_s, start("line"), end("line"))
+        rest = pc.if_else(resumed, pc.fill_null(end("args"), ""), "")
+        args = pc.if_else(has_s, pc.binary_join_element_wise(
+            pc.fill_null(start("args"), ""), rest, ""), pc.binary_join_element_wise(
+            "... ", pc.fill_null(rest, ""), ""))
+        name = pc.if_else(has_s, start("name"), end("name"))
+        vals = {c: pc.fill_null(pc.if_else(resumed, end(c), start(c)), "")
+                for c in ("retval", "retfd", "errno", "note")}
+        at = np.maximum(ends, 0)
+        t = pc.if_else(has_s, start("tid"), pa.array(tid[at] if len(tid) else at))
+        known = pc.if_else(has_s, start("has_tid"),
+                           pa.array(has_tid[at] if len(tid) else ends >= 0))
+        t = pc.if_else(known, t, None)
+        tids = t.to_numpy(zero_copy_only=False)
+        pids = [self.pid_of.get(int(x), int(x)) if x == x else None for x in tids]
+        status = np.where(starts < 0, 2, np.where(how == 1, 0, 1))
         cols = {
-            "line": pa.array(rows["line"], pa.int64()),
-            "end_line": pa.array(rows["end_line"], pa.int64()),
+            "line": first, "end_line": pc.if_else(has_e, end("line"), None),
             "format": repeat(self.format, m, FORMAT_T),
             "kind": repeat(CALL, m, FORMAT_T), "event": repeat(SYSCALL, m),
-            "name": name, "ts_ns": pa.array(rows["ts"], pa.int64()),
-            "ts_res_ns": pa.array(rows["res"], pa.int64()),
-            "dur_ns": pa.array(rows["dur"], pa.int64()),
-            "dur_res_ns": pa.array(rows["dres"], pa.int64()),
-            "tid": pa.array(rows["tid"], pa.int64()),
-            "pid": pa.array([self.pid_of.get(t, t) if t is not None else None
-                             for t in rows["tid"]], pa.int64()),
-            "comm": pa.array(rows["comm"], pa.string()),
-            "args": args, "retval": null_if_empty(retval),
-            "status": pa.array(rows["status"], pa.string()),
-            "fields": _fields(name, args, retval, pa.array(rows["retfd"], pa.string()),
-                              pa.array(rows["errno"], pa.string()),
-                              pa.array(rows["note"], pa.string()), calls),
+            "name": name, "ts_ns": start("ts"), "ts_res_ns": start("res"),
+            "dur_ns": pc.if_else(resumed, dur.take(e), None),
+            "dur_res_ns": pc.if_else(resumed, dres.take(e), None),
+            "tid": t, "pid": pa.array(pids, pa.int64()),
+            "comm": pc.if_else(has_s, start("comm"), comm.take(e)),
+            "args": args, "retval": null_if_empty(vals["retval"]),
+            "status": pa.array(np.array([None, UNCLOSED, NO_ENTRY], object)[status].tolist(),
+                               pa.string()),
+            "fields": _fields(name, args, vals["retval"], vals["retfd"], vals["errno"],
+                              vals["note"], np.ones(m, bool)),
         }
         for c in ("stack", "stack_addr", "stack_dso"):
-            if any(v is not None for v in rows[c]):
-                cols[c] = pa.array(rows[c], pa.list_(pa.string()))
+            v = start(c)
+            if c in ev.column_names:
+                got = end(c)
+                v = pc.if_else(pc.is_valid(got), got, v)
+            if v.null_count < m:
+                cols[c] = v
         return make_table(cols, m)
 
     # ------------------------------------------------------------------ end
     def open_min_line(self):
-        return min((p["line"] for p in self.pending.values()), default=None)
+        p = self.pending
+        return int(pc.min(p.column("line")).as_py()) if p is not None and p.num_rows else None
 
     def finish(self):
         st = self.stats
@@ -554,14 +604,19 @@ class StraceReader(Reader):
             raise InputError(self.path, "a strace -c summary (counts per syscall), not a trace: "
                              "record one with strace -f -tt -T -o FILE", line=int(
                                  st.header.get("summary_line", 1)))
-        if not self.pending:
+        p, self.pending = self.pending, None
+        if p is None or not p.num_rows:
             return None
-        lost = sum(1 for p in self.pending.values() if not p["never"])
+        lost = int(pc.sum(pc.invert(p.column("never"))).as_py() or 0)
         if lost:
             st.warnings["unfinished syscall without its resumption"] += lost
-        ends = [(p, None, None) for p in sorted(self.pending.values(), key=lambda p: p["line"])]
-        self.pending = {}
-        return self._joined_rows({}, ends)
+        m = p.num_rows
+        empty = pa.table({})
+        none = np.full(m, -1)
+        return self._joined_rows(empty, p, np.arange(m), none, np.zeros(m, int),
+                                 np.zeros(0, np.int64), np.zeros(0, bool),
+                                 pa.array([], pa.string()), pa.array([], pa.int64()),
+                                 pa.array([], pa.int64()))
 
 
 def _fields(name, args, retval, retfd, errno, note, call):
