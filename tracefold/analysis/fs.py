@@ -167,6 +167,9 @@ class FsResult:
     layer_stacks: Counter = field(default_factory=Counter)   # folded layer stacks
     notes: Counter = field(default_factory=Counter)
     roots: str = "syscall"                      # syscall | operation (no syscall in the trace)
+    # syscalls seen from user space (strace), one row each (USER_COLUMNS), kept as a table:
+    # there is one per line of such a trace
+    user: pa.Table | None = None
 
     # what the command line shows and writes (functions below)
     def summary(self) -> list[dict]:
@@ -201,6 +204,7 @@ class FsAnalyzer:
         summary are always computed."""
         self.rules = rules or Rules()
         self.keep_rows = keep_rows
+        self._user: list = []           # tables of syscalls seen from user space
         self.kind = None
         self.r = FsResult("", "")
         self._open = {}          # line of an open call -> (instance, layer label, run line)
@@ -326,7 +330,8 @@ class FsAnalyzer:
     def _user_syscalls(self, t):
         """Syscalls traced from user space (strace, event ``syscall``): every call is an
         instance with its duration, all of it in the syscall layer, with the file it worked
-        on (``fields["path"]``: -y descriptors, path arguments) and its errno."""
+        on (``fields["path"]``: -y descriptors, path arguments) and its errno. Kept as
+        columns (FsResult.user), not one dict per instance."""
         import pyarrow.compute as pc
         if self.kind not in (None, "syscall events"):
             self.r.notes["syscalls traced from user space ignored (the trace has kernel "
@@ -334,21 +339,16 @@ class FsAnalyzer:
             return
         self.kind = "syscall events"
         f = t.column("fields")
-        path = pc.map_lookup(f, "path", "first").to_pylist()
-        errno = pc.map_lookup(f, "errno", "first").to_pylist()
-        for (line, name, ts, dur, tid, pid, comm, status), p, e in zip(zip(*(
-                t.column(c).to_pylist() for c in ("line", "name", "ts_ns", "dur_ns", "tid",
-                                                  "pid", "comm", "status"))), path, errno):
-            self._ninst += 1
-            self.r.instances.append({
-                "id": self._ninst, "syscall": name, "line": line, "tid": tid, "comm": comm,
-                "ts_ns": ts, "dur_ns": dur, "layers": Counter({"syscall": dur or 0}),
-                "fs": Counter(), "unclosed": 0, "status": status, "path": p, "errno": e})
-            self.r.layer_stacks[name] += dur or 0
-            if self.keep_rows and dur is not None and ts is not None:
-                self.r.layer_rows.append(dict(line=line, name=name, ts_ns=ts, dur_ns=dur,
-                                              parent_line=None, tid=tid, pid=pid, comm=comm,
-                                              cpu=None, status=status, fn=[name]))
+        def enc(a):                     # names repeat: kept once each
+            return pc.dictionary_encode(a.cast(pa.string()))
+
+        part = pa.table({"line": t.column("line"), "syscall": enc(t.column("name")),
+                         "ts_ns": t.column("ts_ns"), "dur_ns": t.column("dur_ns"),
+                         "tid": t.column("tid"), "pid": t.column("pid"),
+                         "comm": enc(t.column("comm")), "status": enc(t.column("status")),
+                         "path": enc(pc.map_lookup(f, "path", "first")),
+                         "errno": enc(pc.map_lookup(f, "errno", "first"))})
+        self._user.append(part)
 
     def _sys_events(self, t):
         """syscalls:sys_enter_* / sys_exit_* pairs per thread: instances with durations but
@@ -451,6 +451,10 @@ class FsAnalyzer:
         self._choose_roots()
         res.figure = {"calls": "ns", "syscall events": "ns", "samples": "weight",
                       "stack traces": "count"}[res.kind]
+        if self._user:
+            res.user = pa.concat_tables(self._user)
+            self._user = []
+            _user_figures(res)
         if res.kind == "syscall events" and getattr(self, "_enter", None):
             res.notes["sys_enter without its sys_exit"] += len(self._enter)
         if res.kind in ("calls", "syscall events"):
@@ -471,12 +475,14 @@ def merge_results(results) -> FsResult:
     """The layer view of several traces (a dataset's): instances together, per-syscall
     figures, file systems, unknown functions, layer stacks and notes added."""
     results = list(results)
-    kinds = {r.kind for r in results if r.instances or r.layer_stacks}
+    kinds = {r.kind for r in results if r.instances or r.layer_stacks or r.user is not None}
     if len(kinds) > 1:
         raise UsageError(f"traces of different kinds ({', '.join(sorted(kinds))}): their "
                          "layer views do not add up (--where chooses traces of one kind)")
     first = next((r for r in results if r.kind in kinds), results[0] if results else None)
     out = FsResult(first.kind if first else "calls", first.figure if first else "ns")
+    users = [r.user for r in results if r.user is not None]
+    out.user = pa.concat_tables(users) if users else None
     for r in results:
         out.instances += r.instances
         for sc, e in r.by_syscall.items():
@@ -502,6 +508,11 @@ def summarize(res: FsResult) -> list[dict]:
     for inst in res.instances:
         if inst["dur_ns"] is not None:
             durs[inst["syscall"]].append(inst["dur_ns"])
+    if res.user is not None:
+        u = res.user.select(["syscall", "dur_ns"]).filter(pa.compute.is_valid(
+            res.user.column("dur_ns"))).to_pandas()
+        for sc, d in u.groupby("syscall", observed=True)["dur_ns"]:
+            durs[sc].extend(d.tolist())
     for sc, e in sorted(res.by_syscall.items(), key=lambda kv: -sum(
             v for k, v in kv[1].items() if k != "_n")):
         total = sum(v for k, v in e.items() if k != "_n")
@@ -519,22 +530,42 @@ def summarize(res: FsResult) -> list[dict]:
 
 
 def files_summary(res: FsResult) -> list[dict]:
-    groups = defaultdict(list)
-    errors = Counter()
-    for inst in res.instances:
-        p = inst.get("path")
-        if p is None:
-            continue
-        groups[(p, inst["syscall"])].append(inst["dur_ns"])
-        errors[(p, inst["syscall"])] += inst.get("errno") is not None
-    out = []
-    for (p, sc), durs in groups.items():
-        timed = sorted(d for d in durs if d is not None)
-        out.append({"path": p, "syscall": sc, "count": len(durs), "errors": errors[(p, sc)],
-                    "total_ns": sum(timed),
-                    "p50_ns": timed[(len(timed) - 1) // 2] if timed else None,
-                    "max_ns": timed[-1] if timed else None})
-    return sorted(out, key=lambda r: (-r["total_ns"], r["path"], r["syscall"]))
+    if res.user is None:
+        return []
+    u = res.user.select(["path", "syscall", "dur_ns", "errno"]).to_pandas()
+    u = u[u["path"].notna()]
+    if u.empty:
+        return []
+    g = u.groupby(["path", "syscall"], sort=False, observed=True)
+    d = g["dur_ns"]
+    out = pd_frame({"count": g.size(), "errors": g["errno"].count(),
+                    "total_ns": d.sum(min_count=0), "p50_ns": d.quantile(0.5, "lower"),
+                    "max_ns": d.max()}).reset_index()
+    out["path"], out["syscall"] = out["path"].astype(str), out["syscall"].astype(str)
+    out = out.sort_values(["total_ns", "path", "syscall"], ascending=[False, True, True])
+    rows = []
+    for r in out.itertuples(index=False):
+        rows.append({"path": r.path, "syscall": r.syscall, "count": int(r.count),
+                     "errors": int(r.errors), "total_ns": int(r.total_ns),
+                     "p50_ns": None if r.p50_ns != r.p50_ns else int(r.p50_ns),
+                     "max_ns": None if r.max_ns != r.max_ns else int(r.max_ns)})
+    return rows
+
+
+def pd_frame(cols):
+    import pandas as pd
+    return pd.DataFrame(cols)
+
+
+def _user_figures(res: FsResult):
+    """Per-syscall figures and layer stacks of the syscalls seen from user space."""
+    u = res.user.select(["syscall", "dur_ns"]).to_pandas()
+    g = u.groupby("syscall", observed=True)["dur_ns"]
+    for sc, n, total in zip(g.size().index, g.size().tolist(), g.sum(min_count=0).tolist()):
+        e = res.by_syscall.setdefault(sc, Counter())
+        e["syscall"] += int(total)
+        e["_n"] += int(n)
+        res.layer_stacks[sc] += int(total)
 
 
 def instances_table(res: FsResult):
@@ -548,10 +579,20 @@ def instances_table(res: FsResult):
                  "fs": ",".join(sorted(inst["fs"])) or None, "status": inst["status"]}
             for layer in LAYERS:
                 r[f"{layer}_ns"] = inst["layers"].get(layer, 0)
-            if "path" in inst:
-                r["path"], r["errno"] = inst["path"], inst["errno"]
             rows.append(r)
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        if res.user is not None:
+            u = res.user.drop_columns(["pid"]).to_pandas(
+                types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+            for c in ("syscall", "comm", "status", "path", "errno"):
+                u[c] = u[c].astype(object).where(u[c].notna(), None)
+            u.insert(6, "fs", None)
+            for layer in LAYERS:
+                u[f"{layer}_ns"] = u["dur_ns"].fillna(0).astype("int64") if layer == "syscall" \
+                    else 0
+            u = u[[c for c in u.columns if c not in ("path", "errno")] + ["path", "errno"]]
+            frame = u if frame.empty else pd.concat([frame, u], ignore_index=True)
+        return frame
     rows = [{"syscall": sc, "layer": k, res.figure: v} for sc, e in res.by_syscall.items()
             for k, v in e.items() if k != "_n"]
     return pd.DataFrame(rows)
@@ -569,4 +610,16 @@ def layer_call_table(res: FsResult) -> pa.Table:
     cols["kind"] = [CALL] * len(rows)
     cols["format"] = ["tracefold-fs"] * len(rows)
     cols["status"] = [s if s in ("unclosed", "no_entry") else None for s in cols["status"]]
-    return table_from_columns(cols, len(rows))
+    t = table_from_columns(cols, len(rows))
+    if res.user is None:
+        return t
+    # syscalls seen from user space: each one call of the syscall layer (those with a time)
+    import pyarrow.compute as pc
+    u = res.user.filter(pc.and_(pc.is_valid(res.user.column("ts_ns")),
+                                pc.is_valid(res.user.column("dur_ns"))))
+    names = u.column("syscall")
+    ucols = {c: u.column(c) for c in ("line", "ts_ns", "dur_ns", "tid", "pid", "comm", "status")}
+    ucols.update(name=names, args=pc.binary_join_element_wise("functions: ", names, ""),
+                 kind=[CALL] * u.num_rows, format=["tracefold-fs"] * u.num_rows)
+    both = pa.concat_tables([t, table_from_columns(ucols, u.num_rows)])
+    return both.take(pc.sort_indices(both.column("line")))
