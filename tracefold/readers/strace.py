@@ -108,12 +108,27 @@ class StraceReader(Reader):
         st = self.stats
         found, left = self.fast_in_order(lines, dedup=("stack_frame",))
         rare = []
-        for i, text, res in self.read_rare(lines, left):
+        readings = self.read_rare(lines, left)
+        rest_of = {i: text for i, text, res in readings if res is None}
+        for i, text, res in readings:
             if res is None:
-                self.unrecognized(int(line_nos[i]), text)
+                if i in rest_of:
+                    self.unrecognized(int(line_nos[i]), text)
                 continue
             rule, f = res
-            if rule in ("signal_line", "exit_line", "file_header"):
+            if rule == "interrupted_line":
+                # the syscall line goes on on the next line: read the two as one
+                head = text[:text.rindex("strace: Process ")]
+                whole = self.rare(head + rest_of[i + 1]) if i + 1 in rest_of else None
+                if whole is not None and whole[0] in ("syscall_line", "unfinished_line"):
+                    del rest_of[i + 1]
+                    st.event_lines += 1           # the rest of the line
+                    rule, f = whole
+                else:
+                    st.skip("strace's own message")
+                    continue
+            if rule in ("signal_line", "exit_line", "file_header", "syscall_line",
+                        "unfinished_line"):
                 rare.append((int(line_nos[i]), rule, f))
             elif rule.startswith("summary_"):
                 st.skip(SUMMARY)
@@ -168,7 +183,12 @@ class StraceReader(Reader):
             row = dict.fromkeys(cols, "")
             row["line"] = line
             row.update({k: f.get(k, "") for k in ("tid", "clock", "seconds", "relative")})
-            if rule == "signal_line":
+            if rule in ("syscall_line", "unfinished_line"):     # read from two lines
+                row["k"] = K_CALL if rule == "syscall_line" or f.get("retval") else K_UNFINISHED
+                row.update({k: f.get(k, "") for k in ("args", "retval", "retfd", "errno",
+                                                      "note")})
+                row["name"], row["dur"] = f.get("syscall", ""), f.get("duration", "")
+            elif rule == "signal_line":
                 row["k"] = K_SIGNAL
                 row["name"] = f.get("signal") or f.get("stopped", "")
                 row["text"] = f.get("siginfo", "")
@@ -475,13 +495,18 @@ class StraceReader(Reader):
         threads = [c for c, thread in self.clones.items() if thread]
         procs = [c for c, thread in self.clones.items() if not thread]
         if threads and not procs:
-            self.pid_of[t] = self.pid_of.get(threads[0], threads[0])
+            # a thread of the caller's process (-1: not known, the caller has no tid printed)
+            self.pid_of[t] = self._pid(threads[0])
         else:
             self.pid_of[t] = t
             if procs and len(procs) == 1:
-                parent = self.pid_of.get(procs[0], procs[0])
+                parent = self._pid(procs[0])
                 if parent in self.comm_of:
                     self._name(t, self.comm_of[parent])
+
+    def _pid(self, t):
+        """The process of thread ``t`` (-1 for a line without a thread id)."""
+        return -1 if t is None else self.pid_of.get(t, t)
 
     def _cloned(self, t, ret, thread):
         try:
@@ -568,6 +593,7 @@ class StraceReader(Reader):
         t = pc.if_else(known, t, None)
         tids = t.to_numpy(zero_copy_only=False)
         pids = [self.pid_of.get(int(x), int(x)) if x == x else None for x in tids]
+        pids = [p if p is None or p >= 0 else None for p in pids]
         status = np.where(starts < 0, 2, np.where(how == 1, 0, 1))
         cols = {
             "line": first, "end_line": pc.if_else(has_e, end("line"), None),
