@@ -186,3 +186,15 @@ def test_cut_anywhere_never_fails(path, tmp_path):
             continue                            # nothing of that format left: a clear error
         assert info["lines"] == info["event_lines"] + sum(info["skipped"].values()) + \
             info["unrecognized"]
+
+
+def test_event_option_keeps_one_map_in_every_command():
+    """--event (any command): only the rows of these events; here one bpftrace map."""
+    from tracefold.analysis.filters import Filters
+    path = GOLDEN / "bpftrace" / "profile-two-stack-maps.txt"
+    entries = _bpftrace_entries(path)
+    for ev in ("@k", "@u"):
+        r = api.report(str(path), filters=Filters.from_options(event=ev))
+        assert r["self_weight"].sum() == sum(v for m, f, _, v in entries if m == ev and f)
+    t = tracefold.read_arrow(path)
+    assert set(t.column("event").to_pylist()) == {"@k", "@u"}

@@ -65,10 +65,11 @@ class Filters:
     max_depth: int | None = None
     min_duration: int | None = None
     on_cpu: bool = False
+    event: list = field(default_factory=list)
 
     @classmethod
     def from_options(cls, pid=None, tid=None, comm=None, function=None, time=None,
-                     max_depth=None, min_duration=None, on_cpu=False):
+                     max_depth=None, min_duration=None, on_cpu=False, event=None):
         return cls(pid=_ints(pid) if pid else [], tid=_ints(tid) if tid else [],
                    comm=[c for c in (comm or "").split(",") if c] if isinstance(comm, str)
                    else list(comm or []),
@@ -76,12 +77,14 @@ class Filters:
                    time=parse_time_range(time) if isinstance(time, str) else time,
                    max_depth=max_depth,
                    min_duration=parse_duration(min_duration) if isinstance(min_duration, str)
-                   else min_duration, on_cpu=bool(on_cpu))
+                   else min_duration, on_cpu=bool(on_cpu),
+                   event=[e for e in event.split(",") if e] if isinstance(event, str)
+                   else list(event or []))
 
     def active(self) -> bool:
         return bool(self.pid or self.tid or self.comm or self.function or self.time
                     or self.max_depth is not None or self.min_duration is not None
-                    or self.on_cpu)
+                    or self.on_cpu or self.event)
 
 
 class RowFilter:
@@ -107,6 +110,9 @@ class RowFilter:
                 pc.is_in(t.column("tid"), pa.array(f.tid, pa.int64())), False))
         if f.comm:
             keep = pc.and_(keep, pc.fill_null(pc.is_in(t.column("comm"), pa.array(f.comm)), False))
+        if f.event:
+            keep = pc.and_(keep, pc.fill_null(
+                pc.is_in(t.column("event"), pa.array(f.event, pa.string())), False))
         if f.time:
             lo, hi = f.time
             ts = t.column("ts_ns")

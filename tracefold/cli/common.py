@@ -93,6 +93,8 @@ PID_OPT = typer.Option(None, "--pid", help="keep only these processes (N[,N…])
 TID_OPT = typer.Option(None, "--tid", help="keep only these threads (N[,N…]); convert to "
                        "folded: a bare --tid adds PID/TID to root frames")
 COMM_OPT = typer.Option(None, "--comm", help="keep only these task names (a,b,…)")
+EVENT_OPT = typer.Option(None, "--event", help="keep only these events (a,b,…): perf events, "
+                         "bpftrace maps (@name), tracepoints, syscall / signal / exit (strace)")
 FUNC_OPT = typer.Option(None, "--function", help="keep only this function's subtrees "
                         "(calls under it; stacks through it, cut to start there)")
 TIME_OPT = typer.Option(None, "--time", help="keep events with START <= time <= END, "
@@ -116,11 +118,12 @@ FORMAT_OPT = typer.Option(None, "--format", help="table (the terminal's default)
                           "default when stdout is not a terminal), csv or json (JSON Lines)")
 
 
-def filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu=False):
+def filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu=False,
+            event=None):
     from ..analysis.filters import Filters
     return usage(lambda: Filters.from_options(
         pid=pid, tid=tid, comm=comm, function=function, time=time, max_depth=max_depth,
-        min_duration=min_duration, on_cpu=on_cpu))
+        min_duration=min_duration, on_cpu=on_cpu, event=event))
 
 
 def given(**options) -> dict:

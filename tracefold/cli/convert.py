@@ -7,6 +7,7 @@ from typing import List, Optional
 import typer
 
 from ..registry import WRITERS
+from .common import EVENT_OPT
 from .common import (COMM_OPT, DEPTH_OPT, FROM_OPT, FUNC_OPT, JOBS_OPT, MINDUR_OPT, ONCPU_OPT,
                      PID_OPT, QUIET_OPT, SCHED_OPT, TID_OPT, TIME_OPT, WHERE_OPT, Progress, api,
                      app, fail, filters, given, output_help, report_unrecognized, run, usage,
@@ -96,6 +97,7 @@ def convert(
                                 "with the same size and content hash"),
     where: Optional[str] = WHERE_OPT,
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
+    event: Optional[str] = EVENT_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
     on_cpu: bool = ONCPU_OPT,
@@ -103,7 +105,7 @@ def convert(
     """Convert a trace: Parquet table, folded stacks, SVG flame graph, Chrome JSON, call graph;
     many traces: a Parquet dataset."""
     from ..dataset import is_dataset
-    flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
+    flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu, event)
     if _to_dataset(inputs, output):
         if output == "-":
             fail(f"{len(inputs)} inputs make a dataset: -o names its folder (DIR/), not -", 2)

@@ -9,6 +9,7 @@ from typing import List, Optional
 
 import typer
 
+from .common import EVENT_OPT
 from .common import (COMM_OPT, DEPTH_OPT, FORMAT_OPT, FROM_OPT, FUNC_OPT, JOBS_OPT, MINDUR_OPT,
                      ONCPU_OPT, PID_OPT, SCHED_OPT, TID_OPT, TIME_OPT, WHERE_OPT, api, app,
                      emit, fail, filters, note, output_help, run, table_format, usage, writers,
@@ -49,6 +50,7 @@ def diff(
                                    "the new total (difffolded.pl -n)"),
     where: Optional[str] = WHERE_OPT, jobs: int = JOBS_OPT, scheduler: Optional[str] = SCHED_OPT,
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
+    event: Optional[str] = EVENT_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
     on_cpu: bool = ONCPU_OPT,
@@ -59,7 +61,7 @@ def diff(
     if level not in ("function", "path"):
         fail("--level is function or path", 2)
     w = where_of(where)
-    flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
+    flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu, event)
     min_delta_ns = usage(lambda: parse_duration(min_delta))
     fmt_out = usage(lambda: writers.format_for(output or "-", to, OUTPUTS)) \
         if output or to else None

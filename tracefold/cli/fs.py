@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from .common import EVENT_OPT
 from .common import (COMM_OPT, DEPTH_OPT, FORMAT_OPT, FROM_OPT, FUNC_OPT, JOBS_OPT, MINDUR_OPT,
                      ONCPU_OPT, PID_OPT, SCHED_OPT, TID_OPT, TIME_OPT, WHERE_OPT, api, app,
                      emit, fail, filters, output_help, run, table_format, usage, where_of,
@@ -36,12 +37,13 @@ def fs_cmd(
                                      "(strace -y descriptors, path arguments)"),
     where: Optional[str] = WHERE_OPT, jobs: int = JOBS_OPT, scheduler: Optional[str] = SCHED_OPT,
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
+    event: Optional[str] = EVENT_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
     on_cpu: bool = ONCPU_OPT,
 ):
     """Where each syscall's time goes: syscall, VFS, page cache, file system, block, driver."""
-    flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
+    flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu, event)
     fmt_out = usage(lambda: writers.format_for(output or "-", to, OUTPUTS)) \
         if output or to else None
     shown_as = table_format(fmt)

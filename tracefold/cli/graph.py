@@ -5,6 +5,7 @@ from typing import Optional
 
 import typer
 
+from .common import EVENT_OPT
 from .common import (COMM_OPT, DEPTH_OPT, FROM_OPT, FUNC_OPT, JOBS_OPT, MINDUR_OPT, ONCPU_OPT,
                      PID_OPT, SCHED_OPT, TID_OPT, TIME_OPT, WHERE_OPT, api, app, fail, filters,
                      output_help, report_unrecognized, run, usage, where_of, writers)
@@ -22,6 +23,7 @@ def graph(
                                     "function (default: threads merged)"),
     where: Optional[str] = WHERE_OPT, jobs: int = JOBS_OPT, scheduler: Optional[str] = SCHED_OPT,
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
+    event: Optional[str] = EVENT_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
     on_cpu: bool = ONCPU_OPT,
@@ -30,7 +32,7 @@ def graph(
     fmt_out = usage(lambda: writers.format_for(output, to)) if output != "-" or to else "dot"
     if fmt_out not in ("graphml", "dot"):
         fail(f"graph writes graphml or dot, not {fmt_out}", 2)
-    flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
+    flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu, event)
     from ..dataset import is_dataset
     if is_dataset(input):
         from ..writers.graph import write_graph

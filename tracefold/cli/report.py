@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from .common import EVENT_OPT
 from .common import (COMM_OPT, DEPTH_OPT, FORMAT_OPT, FROM_OPT, FUNC_OPT, JOBS_OPT, MINDUR_OPT,
                      ONCPU_OPT, PID_OPT, SCHED_OPT, TID_OPT, TIME_OPT, WHERE_OPT, api, app,
                      emit, fail, filters, fmt_ns, note, run, table_format, where_of)
@@ -49,6 +50,7 @@ def report(
                                     "function"),
     where: Optional[str] = WHERE_OPT, jobs: int = JOBS_OPT, scheduler: Optional[str] = SCHED_OPT,
     pid: Optional[str] = PID_OPT, tid: Optional[str] = TID_OPT, comm: Optional[str] = COMM_OPT,
+    event: Optional[str] = EVENT_OPT,
     function: Optional[str] = FUNC_OPT, time: Optional[str] = TIME_OPT,
     max_depth: Optional[int] = DEPTH_OPT, min_duration: Optional[str] = MINDUR_OPT,
     on_cpu: bool = ONCPU_OPT,
@@ -56,7 +58,7 @@ def report(
     """Per-function table (total, self, calls, avg, min, max, shares), like `uftrace report`;
     with --sort comm,dso,sym, samples grouped as `perf report` does."""
     out = table_format(fmt, json_)
-    flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu)
+    flt = filters(pid, tid, comm, function, time, max_depth, min_duration, on_cpu, event)
     w = where_of(where)
     df = run(lambda: api.report(input, from_, per_thread=per_thread, filters=flt, sort=sort,
                                 threshold=threshold, where=w, jobs=jobs, scheduler=scheduler),
