@@ -81,18 +81,16 @@ class JoinedFiles:
     def __init__(self, paths):
         self._pieces = self._read_all(list(paths))
         self._buf = b""
-        self._f = None
 
     def _read_all(self, paths):
         last = b"\n"
         for p in paths:
             yield (b"" if last == b"\n" else b"\n") + f"==> {p.name} <==\n".encode()
             last = b"\n"
-            with open(p, "rb") as self._f:
-                while data := self._f.read(1 << 20):
+            with open(p, "rb") as f:
+                while data := f.read(1 << 20):
                     last = data[-1:]
                     yield data
-        self._f = None
 
     def read(self, n: int = -1) -> bytes:
         while n < 0 or len(self._buf) < n:

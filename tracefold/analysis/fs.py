@@ -530,6 +530,7 @@ def summarize(res: FsResult) -> list[dict]:
 
 
 def files_summary(res: FsResult) -> list[dict]:
+    import pandas as pd
     if res.user is None:
         return []
     u = res.user.select(["path", "syscall", "dur_ns", "errno"]).to_pandas()
@@ -538,9 +539,9 @@ def files_summary(res: FsResult) -> list[dict]:
         return []
     g = u.groupby(["path", "syscall"], sort=False, observed=True)
     d = g["dur_ns"]
-    out = pd_frame({"count": g.size(), "errors": g["errno"].count(),
-                    "total_ns": d.sum(min_count=0), "p50_ns": d.quantile(0.5, "lower"),
-                    "max_ns": d.max()}).reset_index()
+    out = pd.DataFrame({"count": g.size(), "errors": g["errno"].count(),
+                       "total_ns": d.sum(min_count=0), "p50_ns": d.quantile(0.5, "lower"),
+                       "max_ns": d.max()}).reset_index()
     out["path"], out["syscall"] = out["path"].astype(str), out["syscall"].astype(str)
     out = out.sort_values(["total_ns", "path", "syscall"], ascending=[False, True, True])
     rows = []
@@ -550,11 +551,6 @@ def files_summary(res: FsResult) -> list[dict]:
                      "p50_ns": None if r.p50_ns != r.p50_ns else int(r.p50_ns),
                      "max_ns": None if r.max_ns != r.max_ns else int(r.max_ns)})
     return rows
-
-
-def pd_frame(cols):
-    import pandas as pd
-    return pd.DataFrame(cols)
 
 
 def _user_figures(res: FsResult):

@@ -458,15 +458,12 @@ class StraceReader(Reader):
             m = re.match(_FIRST_STR, args)
             if m:
                 comm = m.group("str").rsplit("/", 1)[-1][:15]
-                self._name(self.pid_of.get(t, t) if t is not None else -1, comm)
+                self._name(self._pid(t), comm)
 
     def _name(self, pid, comm):
         """Process ``pid`` is called ``comm`` from the line looked at on."""
         self.comm_of[pid] = comm
         self._renamed.append((self._line, pid, comm))
-
-    def _comm_of(self, t):
-        return self.comm_of.get(self.pid_of.get(t, t) if t is not None else -1)
 
     def _pids(self, tid, has_tid):
         if not has_tid.any():
@@ -514,7 +511,7 @@ class StraceReader(Reader):
         except (TypeError, ValueError):
             return
         if child > 0 and child not in self.pid_of and t is not None:
-            parent = self.pid_of.get(t, t)
+            parent = self._pid(t)
             self.pid_of[child] = parent if thread else child
             if not thread and parent in self.comm_of:
                 self._name(child, self.comm_of[parent])
@@ -590,10 +587,9 @@ class StraceReader(Reader):
         t = pc.if_else(has_s, start("tid"), pa.array(tid[at] if len(tid) else at))
         known = pc.if_else(has_s, start("has_tid"),
                            pa.array(has_tid[at] if len(tid) else ends >= 0))
+        pid = self._pids(t.to_numpy(zero_copy_only=False),
+                         known.to_numpy(zero_copy_only=False))
         t = pc.if_else(known, t, None)
-        tids = t.to_numpy(zero_copy_only=False)
-        pids = [self.pid_of.get(int(x), int(x)) if x == x else None for x in tids]
-        pids = [p if p is None or p >= 0 else None for p in pids]
         status = np.where(starts < 0, 2, np.where(how == 1, 0, 1))
         cols = {
             "line": first, "end_line": pc.if_else(has_e, end("line"), None),
@@ -602,7 +598,7 @@ class StraceReader(Reader):
             "name": name, "ts_ns": start("ts"), "ts_res_ns": start("res"),
             "dur_ns": pc.if_else(resumed, dur.take(e), None),
             "dur_res_ns": pc.if_else(resumed, dres.take(e), None),
-            "tid": t, "pid": pa.array(pids, pa.int64()),
+            "tid": t, "pid": pa.array(pid, mask=pid < 0),
             "comm": pc.if_else(has_s, start("comm"), comm.take(e)),
             "args": args, "retval": null_if_empty(vals["retval"]),
             "status": pa.array(np.array([None, UNCLOSED, NO_ENTRY], object)[status].tolist(),
